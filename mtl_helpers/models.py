@@ -1,0 +1,221 @@
+"""The article's two-task network, in TensorFlow 2 and in Keras.
+
+Introduced in chapter 2. The network is a "shared bottom": one shared layer
+feeds one layer per task (a "head")::
+
+    x (n, in_dim) -> relu(x @ W_shared) (n, shared_units)
+                  -> relu(h @ W_y1)     (n, head_units)   task "y1"
+                  -> relu(h @ W_y2)     (n, head_units)   task "y2"
+
+Like the article there are no biases and every layer has a ReLU. The chapters
+on structured data pass ``output_activation="linear"`` (their targets can be
+negative) and ``use_bias=True``: without biases a ReLU network can only
+represent functions with ``f(t * x) = t * f(x)`` for ``t > 0``, which rules out
+most targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import numpy as np
+
+from mtl_helpers._tensorflow import tf
+from mtl_helpers._validation import as_float_matrix, batch_arrays, known_task, positive_int
+from mtl_helpers.data import TASKS
+
+__all__ = ["TwoHeadNet", "keras_two_head_model"]
+
+OutputActivation = Literal["relu", "linear"]
+
+
+def _he_normal(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
+    return (rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)).astype(np.float32)
+
+
+def _activation(name: str) -> str:
+    if name not in ("relu", "linear"):
+        raise ValueError(f"output_activation must be 'relu' or 'linear', got {name!r}")
+    return name
+
+
+class TwoHeadNet(tf.Module):
+    """The article's network: a shared ReLU layer and one ReLU layer per task.
+
+    Parameters
+    ----------
+    in_dim : int, default 10
+    shared_units : int, default 20
+    head_units : int, default 20
+        Output size of each task's head.
+    weights : dict, optional
+        Initial arrays ``{"shared": (in_dim, shared_units), "y1": (shared_units,
+        head_units), "y2": (shared_units, head_units)}``, for example from
+        :func:`mtl_helpers.article_weights`. Default: He-normal arrays drawn
+        with ``seed``.
+    seed : int, default 0
+        Seed of the default initialisation (ignored when ``weights`` is given).
+    output_activation : {"relu", "linear"}, default "relu"
+        The article puts a ReLU on the heads too; "linear" lets a head
+        predict negative numbers.
+    use_bias : bool, default False
+        Add a bias vector (initialised to zero) to every layer. The article
+        has none. Biases are named ``"shared_bias"``, ``"y1_bias"`` and
+        ``"y2_bias"`` in :meth:`get_weights`.
+
+    Examples
+    --------
+    >>> net = TwoHeadNet(seed=0)
+    >>> {task: tuple(out.shape) for task, out in net(np.ones((4, 10), "float32")).items()}
+    {'y1': (4, 20), 'y2': (4, 20)}
+    """
+
+    tasks: tuple[str, ...] = TASKS
+
+    def __init__(
+        self,
+        in_dim: int = 10,
+        shared_units: int = 20,
+        head_units: int = 20,
+        weights: Mapping[str, Any] | None = None,
+        seed: int = 0,
+        *,
+        output_activation: OutputActivation = "relu",
+        use_bias: bool = False,
+    ) -> None:
+        super().__init__(name="two_head_net")
+        self.in_dim = positive_int(in_dim, name="in_dim")
+        self.shared_units = positive_int(shared_units, name="shared_units")
+        self.head_units = positive_int(head_units, name="head_units")
+        self.output_activation = _activation(output_activation)
+        shapes = {"shared": (self.in_dim, self.shared_units)}
+        shapes.update({task: (self.shared_units, self.head_units) for task in self.tasks})
+        if weights is None:
+            rng = np.random.default_rng(positive_int(seed, name="seed", minimum=0))
+            arrays = {name: _he_normal(rng, *shape) for name, shape in shapes.items()}
+        else:
+            arrays = self._check_weights(weights, shapes)
+        self.shared = tf.Variable(arrays["shared"], name="shared")
+        self.heads = {task: tf.Variable(arrays[task], name=task) for task in self.tasks}
+        if not isinstance(use_bias, bool):
+            raise TypeError(f"use_bias must be True or False, got {use_bias!r}")
+        self.use_bias = use_bias
+        self.biases = {}
+        if use_bias:
+            self.biases = {"shared": tf.Variable(tf.zeros([self.shared_units]), name="shared_bias")}
+            self.biases.update({task: tf.Variable(tf.zeros([self.head_units]), name=f"{task}_bias") for task in self.tasks})
+
+    @staticmethod
+    def _check_weights(weights: Mapping[str, Any], shapes: dict[str, tuple[int, int]]) -> dict[str, np.ndarray]:
+        if not isinstance(weights, Mapping):
+            raise TypeError(f"weights must be a dict keyed {sorted(shapes)}, got {type(weights).__name__}")
+        if set(weights) != set(shapes):
+            raise ValueError(f"weights must have exactly the keys {sorted(shapes)}, got {sorted(weights)}")
+        arrays = {}
+        for name, (rows, cols) in shapes.items():
+            arrays[name] = as_float_matrix(weights[name], name=f"weights[{name!r}]", rows=rows, cols=cols)
+        return arrays
+
+    def shared_features(self, x: tf.Tensor) -> tf.Tensor:
+        """The shared layer's output, shape (n, shared_units)."""
+        pre_activation = tf.matmul(x, self.shared)
+        if self.use_bias:
+            pre_activation += self.biases["shared"]
+        return tf.nn.relu(pre_activation)
+
+    def __call__(self, x: Any) -> dict[str, tf.Tensor]:
+        """Each task's prediction: ``{"y1": (n, head_units), "y2": (n, head_units)}``."""
+        if not isinstance(x, tf.Tensor):
+            x = as_float_matrix(x, name="x", cols=self.in_dim)
+        hidden = self.shared_features(x)
+        outputs = {}
+        for task, head in self.heads.items():
+            logits = tf.matmul(hidden, head)
+            if self.use_bias:
+                logits += self.biases[task]
+            outputs[task] = tf.nn.relu(logits) if self.output_activation == "relu" else logits
+        return outputs
+
+    def losses(self, batch: Mapping[str, Any]) -> dict[str, tf.Tensor]:
+        """Each task's ``tf.nn.l2_loss(target - prediction)`` (half the sum of squares).
+
+        ``batch`` needs ``"x"`` (n, in_dim) and, for each task it holds,
+        targets (n, head_units); tasks missing from the batch are skipped, so
+        a single-task batch gives a single loss.
+        """
+        present = [task for task in self.tasks if task in batch]
+        if not present:
+            raise ValueError(f"the batch holds no task targets; expected some of {list(self.tasks)}, got {sorted(batch)}")
+        if not all(isinstance(batch[key], tf.Tensor) for key in ["x", *present]):
+            batch = batch_arrays(batch, tasks=present, in_dim=self.in_dim, out_dim=self.head_units)
+        predictions = self(batch["x"])
+        return {task: tf.nn.l2_loss(batch[task] - predictions[task]) for task in present}
+
+    def trainable_for(self, task: str) -> list[tf.Variable]:
+        """The variables task ``task``'s loss depends on: the shared layer and its head.
+
+        ``[shared, head]``, followed by ``[shared_bias, head_bias]`` when
+        ``use_bias=True``.
+        """
+        known_task(task, self.tasks)
+        variables = [self.shared, self.heads[task]]
+        if self.use_bias:
+            variables += [self.biases["shared"], self.biases[task]]
+        return variables
+
+    @property
+    def all_variables(self) -> list[tf.Variable]:
+        """Every weight (and bias) of the network, shared layer first."""
+        variables = [self.shared, *self.heads.values()]
+        return variables + list(self.biases.values())
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        """Copies of the current weights, keyed like the ``weights`` argument."""
+        arrays = {"shared": self.shared.numpy().copy()}
+        arrays.update({task: head.numpy().copy() for task, head in self.heads.items()})
+        arrays.update({f"{name}_bias": bias.numpy().copy() for name, bias in self.biases.items()})
+        return arrays
+
+
+def keras_two_head_model(
+    in_dim: int = 10,
+    shared_units: int = 20,
+    head_units: int = 20,
+    *,
+    weights: Mapping[str, Any] | None = None,
+    output_activation: OutputActivation = "relu",
+    use_bias: bool = False,
+    seed: int = 0,
+) -> tf.keras.Model:
+    """The same network with the Keras functional API: one input, named outputs.
+
+    Layers are named ``"shared"``, ``"y1"`` and ``"y2"`` and so are the outputs,
+    so losses and loss weights can be keyed by task name in ``compile``.
+
+    Parameters
+    ----------
+    weights : dict, optional
+        As for :class:`TwoHeadNet`; default is a He-normal initialisation
+        seeded with ``seed``.
+
+    Returns
+    -------
+    keras.Model
+        Maps (n, in_dim) to ``{"y1": (n, head_units), "y2": (n, head_units)}``.
+    """
+    reference = TwoHeadNet(
+        in_dim, shared_units, head_units, weights=weights, seed=seed, output_activation=output_activation, use_bias=use_bias
+    )
+    keras = tf.keras
+    inputs = keras.Input(shape=(reference.in_dim,), name="x")
+    shared = keras.layers.Dense(reference.shared_units, activation="relu", use_bias=use_bias, name="shared")
+    hidden = shared(inputs)
+    head_activation = None if output_activation == "linear" else "relu"
+    heads = {task: keras.layers.Dense(reference.head_units, activation=head_activation, use_bias=use_bias, name=task) for task in TASKS}
+    outputs = {task: layer(hidden) for task, layer in heads.items()}
+    model = keras.Model(inputs=inputs, outputs=outputs, name="two_head_model")
+    arrays = reference.get_weights()
+    for name, layer in {"shared": shared, **heads}.items():
+        layer.set_weights([arrays[name], arrays[f"{name}_bias"]] if use_bias else [arrays[name]])
+    return model

@@ -1,0 +1,109 @@
+"""Every chapter notebook follows the rules of book/contributing.md.
+
+These checks read the stored notebooks (they do not execute them; nbval does).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+TOC = (ROOT / "_toc.yml").read_text()
+
+# absl/TensorFlow log lines and Python warnings that must never be stored.
+NOISE = re.compile(r"^(W|I|E)0000 |absl::InitializeLog|oneDNN custom operations|Warning:|WARNING:", re.MULTILINE)
+MACHINE_PATHS = re.compile(r"(/work/|/root/|/home/\w+/|/tmp/bash_jobs)")
+
+
+def _cells(path: Path) -> list:
+    return nbformat.read(path, as_version=4).cells
+
+
+def _tags(cell) -> set[str]:  # noqa: ANN001 - nbformat cell
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+def _text(output) -> str:  # noqa: ANN001 - nbformat output
+    if output.get("output_type") == "stream":
+        return output.get("text", "")
+    data = output.get("data", {})
+    return str(data.get("text/plain", "")) + str(data.get("text/html", ""))
+
+
+def test_there_are_chapters() -> None:
+    assert NOTEBOOKS, "notebooks/ holds no chapter notebooks"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_listed_in_table_of_contents(path: Path) -> None:
+    assert f"notebooks/{path.stem}" in TOC, f"add 'notebooks/{path.stem}' to _toc.yml"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_title_cell_has_objectives_time_prerequisites(path: Path) -> None:
+    first = _cells(path)[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# "), "the first cell is the '# Title' cell"
+    for word in ("objectives", "time", "prerequisites", "article"):
+        assert word in first.source.lower(), f"the title cell should mention {word!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_chapter_sections(path: Path) -> None:
+    headings = [line for cell in _cells(path) if cell.cell_type == "markdown" for line in cell.source.splitlines()]
+    for section in ("## Setup", "## Exercises", "## Summary", "## References"):
+        assert any(line.strip() == section for line in headings), f"missing the {section!r} section"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_code_cell_was_executed(path: Path) -> None:
+    for index, cell in enumerate(_cells(path)):
+        if cell.cell_type == "code" and cell.source.strip():
+            assert cell.execution_count is not None, f"cell {index} has no stored execution: run make execute"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_are_clean(path: Path) -> None:
+    for index, cell in enumerate(_cells(path)):
+        if cell.cell_type != "code":
+            continue
+        for output in cell.outputs:
+            if output.output_type == "error":
+                assert "raises-exception" in _tags(cell), f"cell {index} stores an error but is not tagged raises-exception"
+            if output.output_type == "stream" and output.name == "stderr":
+                pytest.fail(f"cell {index} stores stderr output: {output.text[:200]!r}")
+            text = _text(output)
+            assert not NOISE.search(text), f"cell {index} stores log or warning noise: {text[:200]!r}"
+            assert not MACHINE_PATHS.search(text), f"cell {index} stores a path of the authoring machine"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_ignored_outputs_are_timings_only(path: Path) -> None:
+    for index, cell in enumerate(_cells(path)):
+        tags = _tags(cell)
+        marked = "nbval-ignore-output" in tags or "NBVAL_IGNORE_OUTPUT" in cell.source
+        if marked:
+            assert "timing" in tags, f"cell {index} ignores its output but is not a timing cell (tag it 'timing')"
+        assert "nbval-skip" not in tags and "NBVAL_SKIP" not in cell.source, f"cell {index} is skipped by nbval"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_has_a_figure(path: Path) -> None:
+    images = [o for c in _cells(path) if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+    assert images, "a chapter shows at least one figure made by its code"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_exercises_have_solutions_and_self_checks(path: Path) -> None:
+    cells = _cells(path)
+    solution_cells = [c for c in cells if c.cell_type == "code" and "### BEGIN SOLUTION" in c.source]
+    check_calls = re.findall(r"mtl_helpers\.check\(\s*\"(ch\d+\.ex\d+)\"", "\n".join(c.source for c in cells))
+    assert len(solution_cells) >= 3, "a chapter has 3 or more exercises with ### BEGIN SOLUTION regions"
+    assert len(set(check_calls)) >= 3, "each exercise ends with mtl_helpers.check('chN.exM', answer)"
+    for cell in solution_cells:
+        assert cell.source.count("### BEGIN SOLUTION") == cell.source.count("### END SOLUTION")
+        assert {"hide-input", "solution"} <= _tags(cell), "solution cells are tagged hide-input and solution"
