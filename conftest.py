@@ -28,7 +28,7 @@ _notebook_failed: set[str] = set()
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item, nextitem):  # noqa: ANN001 - pytest hook signature
+def pytest_runtest_protocol(item, nextitem):
     start = time.perf_counter()
     yield
     path = Path(str(item.fspath))
@@ -36,7 +36,7 @@ def pytest_runtest_protocol(item, nextitem):  # noqa: ANN001 - pytest hook signa
         _notebook_seconds[path.name] += time.perf_counter() - start
 
 
-def pytest_runtest_logreport(report):  # noqa: ANN001 - pytest hook signature
+def pytest_runtest_logreport(report):
     if report.failed and report.nodeid.split("::")[0].endswith(".ipynb"):
         _notebook_failed.add(Path(report.nodeid.split("::")[0]).name)
 
@@ -48,11 +48,11 @@ def _machine() -> str:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_finish(session):  # noqa: ANN001 - pytest hook signature
+def pytest_collection_finish(session):
     session.config._mtl_start = time.perf_counter()
 
 
-def pytest_sessionfinish(session, exitstatus):  # noqa: ANN001 - pytest hook signature
+def pytest_sessionfinish(session, exitstatus):
     if not _notebook_seconds:
         return
     TIMES_FILE.parent.mkdir(parents=True, exist_ok=True)
@@ -67,7 +67,7 @@ def pytest_sessionfinish(session, exitstatus):  # noqa: ANN001 - pytest hook sig
     TIMES_FILE.write_text(json.dumps(record, indent=2) + "\n")
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ANN001 - pytest hook signature
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not _notebook_seconds:
         return
     write = terminalreporter.write_line

@@ -56,7 +56,7 @@ def silenced_stderr() -> Iterator[None]:
 
 with silenced_stderr(), warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    import tensorflow as tf  # noqa: E402
+    import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")
     tf.autograph.set_verbosity(0)

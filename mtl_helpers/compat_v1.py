@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from mtl_helpers._tensorflow import tf
-from mtl_helpers._validation import batch_arrays, known_task, positive_int, task_weights
+from mtl_helpers._validation import batch_arrays, known_task, task_weights
 from mtl_helpers.data import TASKS
 from mtl_helpers.models import TwoHeadNet
 
@@ -88,6 +88,11 @@ class ArticleGraph:
         return {self.placeholders[key]: value for key, value in arrays.items()}
 
 
+def _check_learning_rate(learning_rate: float) -> None:
+    if not np.isfinite(learning_rate) or learning_rate <= 0:
+        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+
+
 class _SessionTrainer:
     """Owns a ``Session`` on an :class:`ArticleGraph`; closes it on ``close``."""
 
@@ -134,6 +139,7 @@ class AlternatingTrainer(_SessionTrainer):
 
     def __init__(self, graph: ArticleGraph, learning_rate: float = 0.001) -> None:
         super().__init__(graph)
+        _check_learning_rate(learning_rate)
         with graph.graph.as_default():
             self.train_ops = {
                 task: v1.train.AdamOptimizer(learning_rate, name=f"Adam_{task}").minimize(graph.losses[task])
@@ -161,8 +167,11 @@ class JointTrainer(_SessionTrainer):
     learning_rate : float, default 0.001
     """
 
-    def __init__(self, graph: ArticleGraph, loss_weights: Mapping[str, float] | None = None, learning_rate: float = 0.001) -> None:
+    def __init__(
+        self, graph: ArticleGraph, loss_weights: Mapping[str, float] | None = None, learning_rate: float = 0.001
+    ) -> None:
         super().__init__(graph)
+        _check_learning_rate(learning_rate)
         self.loss_weights = task_weights(loss_weights, graph.tasks)
         with graph.graph.as_default():
             self.total_loss = tf.add_n(

@@ -212,7 +212,10 @@ def keras_two_head_model(
     shared = keras.layers.Dense(reference.shared_units, activation="relu", use_bias=use_bias, name="shared")
     hidden = shared(inputs)
     head_activation = None if output_activation == "linear" else "relu"
-    heads = {task: keras.layers.Dense(reference.head_units, activation=head_activation, use_bias=use_bias, name=task) for task in TASKS}
+    heads = {
+        task: keras.layers.Dense(reference.head_units, activation=head_activation, use_bias=use_bias, name=task)
+        for task in TASKS
+    }
     outputs = {task: layer(hidden) for task, layer in heads.items()}
     model = keras.Model(inputs=inputs, outputs=outputs, name="two_head_model")
     arrays = reference.get_weights()

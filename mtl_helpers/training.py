@@ -16,6 +16,7 @@ identical losses for the same batches.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from mtl_helpers._tensorflow import tf
-from mtl_helpers._validation import as_float_matrix, batch_arrays, known_task, positive_int, task_weights
+from mtl_helpers._validation import batch_arrays, known_task, positive_int, task_weights
 from mtl_helpers.models import TwoHeadNet
 
 __all__ = [
@@ -83,6 +84,19 @@ def _make_optimizer(make_optimizer: OptimizerFactory) -> tf.keras.optimizers.Opt
 def _batch_tensors(net: TwoHeadNet, batch: Any, tasks: Sequence[str]) -> dict[str, tf.Tensor]:
     arrays = batch_arrays(batch, tasks=tasks, in_dim=net.in_dim, out_dim=net.head_units)
     return {key: tf.constant(value) for key, value in arrays.items()}
+
+
+def _check_flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def _gather_and_step(
+    step: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], x_all: tf.Tensor, y_all: tf.Tensor, row: tf.Tensor
+) -> tf.Tensor:
+    """One in-graph step on the rows ``row`` of a task's data."""
+    return step(tf.gather(x_all, row), tf.gather(y_all, row))
 
 
 def _batch_indices(sizes: Sequence[int], task_ids: np.ndarray, batch_size: int, seed: int) -> np.ndarray:
@@ -166,6 +180,10 @@ class AlternatingTrainer(_Trainer):
     net : TwoHeadNet
     make_optimizer : callable, default :func:`article_adam`
         Called once per task to create that task's optimizer.
+    jit_compile : bool, default False
+        Compile :meth:`fit`'s loop with XLA. About twice as fast per step on
+        a CPU, but XLA compiles again for every new number of steps per
+        chunk (a second or more), so it pays off only for long runs.
 
     Examples
     --------
@@ -174,7 +192,9 @@ class AlternatingTrainer(_Trainer):
     >>> loss = trainer.step("y1", article_batch(np.random.default_rng(0)))
     """
 
-    def __init__(self, net: TwoHeadNet, make_optimizer: OptimizerFactory = article_adam) -> None:
+    def __init__(
+        self, net: TwoHeadNet, make_optimizer: OptimizerFactory = article_adam, *, jit_compile: bool = False
+    ) -> None:
         self.net = _check_net(net)
         self.optimizers = {task: _make_optimizer(make_optimizer) for task in net.tasks}
         for task, optimizer in self.optimizers.items():
@@ -184,14 +204,14 @@ class AlternatingTrainer(_Trainer):
         self._step_fns = {
             task: tf.function(self._make_step(task), input_signature=[spec_x, spec_y]) for task in net.tasks
         }
+        # Calling the concrete function skips tf.function's argument binding,
+        # which costs more than this small model's whole update.
+        self._concrete_steps = {task: fn.get_concrete_function() for task, fn in self._step_fns.items()}
         spec_data = [spec for _ in net.tasks for spec in (spec_x, spec_y)]
         self._loop_fn = tf.function(
             self._loop,
-            input_signature=[
-                tf.TensorSpec([None], tf.int32),
-                tf.TensorSpec([None, None], tf.int32),
-                *spec_data,
-            ],
+            input_signature=[tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.int32), *spec_data],
+            jit_compile=_check_flag(jit_compile, "jit_compile"),
         )
 
     def _make_step(self, task: str) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
@@ -202,7 +222,7 @@ class AlternatingTrainer(_Trainer):
             with tf.GradientTape() as tape:
                 loss = self.net.losses({"x": x, task: y})[task]
             gradients = tape.gradient(loss, variables)
-            optimizer.apply_gradients(zip(gradients, variables))
+            optimizer.apply_gradients(zip(gradients, variables, strict=True))
             return loss
 
         step.__name__ = f"alternating_step_{task}"
@@ -225,7 +245,7 @@ class AlternatingTrainer(_Trainer):
         """
         known_task(task, self.net.tasks)
         tensors = _batch_tensors(self.net, batch, [task])
-        return float(self._step_fns[task](tensors["x"], tensors[task]))
+        return float(self._concrete_steps[task](tensors["x"], tensors[task]).numpy())
 
     @property
     def tracing_count(self) -> int:
@@ -233,21 +253,17 @@ class AlternatingTrainer(_Trainer):
         return sum(fn.experimental_get_tracing_count() for fn in self._step_fns.values())
 
     def _loop(self, task_ids: tf.Tensor, indices: tf.Tensor, *data: tf.Tensor) -> tf.Tensor:
+        """Steps ``task_ids`` (steps,) on rows ``indices`` (steps, batch) of each task's data, in-graph."""
         steps = tf.shape(task_ids)[0]
         losses = tf.TensorArray(tf.float32, size=steps)
-        branches = []
-        for number, task in enumerate(self.net.tasks):
-            x_all, y_all = data[2 * number], data[2 * number + 1]
-            step = self._step_fns[task].python_function
-
-            def branch(step=step, x_all=x_all, y_all=y_all, row=None) -> tf.Tensor:
-                return step(tf.gather(x_all, row), tf.gather(y_all, row))
-
-            branches.append(branch)
+        step_functions = [self._step_fns[task].python_function for task in self.net.tasks]
         for t in tf.range(steps):
             row = indices[t]
-            loss = tf.switch_case(task_ids[t], [lambda b=b: b(row=row) for b in branches])
-            losses = losses.write(t, loss)
+            branches = [
+                functools.partial(_gather_and_step, step, data[2 * number], data[2 * number + 1], row)
+                for number, step in enumerate(step_functions)
+            ]
+            losses = losses.write(t, tf.switch_case(task_ids[t], branches))
         return losses.stack()
 
     def fit(
@@ -328,6 +344,8 @@ class JointTrainer(_Trainer):
         ``{"y1": w1, "y2": w2}``, each finite and >= 0; default 1.0 each
         (the article's plain sum).
     make_optimizer : callable, default :func:`article_adam`
+    jit_compile : bool, default False
+        Compile :meth:`fit`'s loop with XLA (see :class:`AlternatingTrainer`).
 
     Examples
     --------
@@ -341,6 +359,8 @@ class JointTrainer(_Trainer):
         net: TwoHeadNet,
         loss_weights: Mapping[str, float] | None = None,
         make_optimizer: OptimizerFactory = article_adam,
+        *,
+        jit_compile: bool = False,
     ) -> None:
         self.net = _check_net(net)
         self.loss_weights = task_weights(loss_weights, net.tasks)
@@ -350,18 +370,20 @@ class JointTrainer(_Trainer):
         spec_x = tf.TensorSpec([None, net.in_dim], tf.float32)
         spec_y = tf.TensorSpec([None, net.head_units], tf.float32)
         self._step_fn = tf.function(self._step, input_signature=[spec_x, *[spec_y for _ in net.tasks]])
+        self._concrete_step = self._step_fn.get_concrete_function()
         self._loop_fn = tf.function(
             self._loop,
             input_signature=[tf.TensorSpec([None, None], tf.int32), spec_x, *[spec_y for _ in net.tasks]],
+            jit_compile=_check_flag(jit_compile, "jit_compile"),
         )
 
     def _step(self, x: tf.Tensor, *targets: tf.Tensor) -> dict[str, tf.Tensor]:
-        batch = {"x": x, **dict(zip(self.net.tasks, targets))}
+        batch = {"x": x, **dict(zip(self.net.tasks, targets, strict=True))}
         with tf.GradientTape() as tape:
             losses = self.net.losses(batch)
             total = tf.add_n([self.loss_weights[task] * losses[task] for task in self.net.tasks])
         gradients = tape.gradient(total, self.variables)
-        self.optimizer.apply_gradients(zip(gradients, self.variables))
+        self.optimizer.apply_gradients(zip(gradients, self.variables, strict=True))
         return {**losses, "total": total}
 
     def step(self, batch: Mapping[str, Any]) -> dict[str, float]:
@@ -378,8 +400,8 @@ class JointTrainer(_Trainer):
             ``{"y1": loss, "y2": loss, "total": weighted sum}``, before the update.
         """
         tensors = _batch_tensors(self.net, batch, self.net.tasks)
-        losses = self._step_fn(tensors["x"], *[tensors[task] for task in self.net.tasks])
-        return {key: float(value) for key, value in losses.items()}
+        losses = self._concrete_step(tensors["x"], *[tensors[task] for task in self.net.tasks])
+        return {key: float(value.numpy()) for key, value in losses.items()}
 
     @property
     def tracing_count(self) -> int:
@@ -425,7 +447,8 @@ class JointTrainer(_Trainer):
         batch_size = positive_int(batch_size, name="batch_size")
         tensors = _batch_tensors(self.net, data, self.net.tasks)
         n_rows = int(tensors["x"].shape[0])
-        indices = _batch_indices([n_rows], np.zeros(steps, dtype=np.int64), batch_size, positive_int(seed, name="seed", minimum=0))
+        seed = positive_int(seed, name="seed", minimum=0)
+        indices = _batch_indices([n_rows], np.zeros(steps, dtype=np.int64), batch_size, seed)
         targets = [tensors[task] for task in self.net.tasks]
 
         def run(start: int, stop: int) -> np.ndarray:

@@ -24,11 +24,11 @@ def _cells(path: Path) -> list:
     return nbformat.read(path, as_version=4).cells
 
 
-def _tags(cell) -> set[str]:  # noqa: ANN001 - nbformat cell
+def _tags(cell) -> set[str]:
     return set(cell.get("metadata", {}).get("tags", []))
 
 
-def _text(output) -> str:  # noqa: ANN001 - nbformat output
+def _text(output) -> str:
     if output.get("output_type") == "stream":
         return output.get("text", "")
     data = output.get("data", {})
