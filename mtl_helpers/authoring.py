@@ -39,14 +39,18 @@ __all__ = [
     "END_SOLUTION",
     "STUB_LINES",
     "SolutionMarkerError",
+    "check_call_ids",
     "execute_notebook",
+    "execute_student_edition",
     "find_leaks",
+    "is_answer_cell",
     "main",
     "nbgrader_notebook",
     "resolve_notebooks",
     "solution_lines",
     "stub_solutions",
     "student_notebook",
+    "student_run_problems",
     "write_nbgrader_source",
     "write_student_edition",
 ]
@@ -64,6 +68,7 @@ SOLUTION_TAG = "solution"
 #: Tags that hide a cell's input in the rendered book; a student must see the stub.
 _HIDING_TAGS = ("hide-input", "remove-input", "hide-cell", "remove-cell")
 _CHECK_CALL = re.compile(r"mtl_helpers\.check\(\s*[\"'](ch\d+\.ex\d+)[\"']\s*,\s*(.+?)\s*\)\s*$", re.DOTALL)
+_CHECK_IDS = re.compile(r"(?<![\w.])(?:mtl_helpers\.)?check\(\s*[\"'](ch\d+\.ex\d+)[\"']")
 _MIN_FINGERPRINT_CHARS = 8
 
 
@@ -283,6 +288,81 @@ def find_leaks(instructor: NotebookNode, student_json: str) -> list[str]:
     return leaks
 
 
+# --------------------------------------------------------------------------- running a student edition
+
+
+def check_call_ids(source: str) -> list[str]:
+    """The exercise ids of the ``mtl_helpers.check("chN.exM", ...)`` calls in a code cell's source."""
+    return _CHECK_IDS.findall(source)
+
+
+def is_answer_cell(cell: NotebookNode) -> bool:
+    """Whether a code cell holds a solution (a marked region, or tagged ``solution`` as a whole)."""
+    return cell.cell_type == "code" and (_has_regions(cell) or _is_whole_solution_code(cell))
+
+
+def execute_student_edition(
+    notebook: NotebookNode, *, cwd: Path, timeout: int = CELL_TIMEOUT_SECONDS
+) -> NotebookNode:
+    """Execute a student edition top to bottom in ``cwd``, letting cells fail, and return it with outputs."""
+    executed = copy.deepcopy(notebook)
+    client = NotebookClient(
+        executed,
+        kernel_name=KERNEL_NAME,
+        timeout=timeout,
+        allow_errors=True,
+        resources={"metadata": {"path": str(cwd)}},
+    )
+    client.execute()
+    return executed
+
+
+def _output_text(output: NotebookNode) -> str:
+    if output.get("output_type") == "stream":
+        return output.get("text", "")
+    return str(output.get("data", {}).get("text/plain", ""))
+
+
+def student_run_problems(instructor: NotebookNode, executed_student: NotebookNode) -> list[str]:
+    """What went wrong when a student edition ran, compared with its instructor notebook.
+
+    Expected: every answer cell either succeeds (a stub inside a function
+    body) or fails with the stub's ``NotImplementedError``; every self-check
+    cell prints ``[TODO] chN.exM: not attempted yet ...``; every other cell
+    succeeds, except cells tagged ``raises-exception``, which fail as in the
+    instructor notebook. An empty list means the edition works.
+    """
+    from mtl_helpers.checks._core import NOT_ATTEMPTED  # imports TensorFlow: only when needed
+
+    kept = [cell for cell in instructor.cells if not _is_solution_prose(cell)]
+    if len(kept) != len(executed_student.cells):
+        return [f"the student edition has {len(executed_student.cells)} cells, expected {len(kept)}"]
+    problems = []
+    for index, (original, cell) in enumerate(zip(kept, executed_student.cells, strict=True)):
+        if cell.cell_type != "code":
+            continue
+        errors = [output for output in cell.outputs if output.output_type == "error"]
+        names = [error.ename for error in errors]
+        first_line = cell.source.strip().split("\n")[0][:60]
+        where = f"cell {index} ({first_line!r})"
+        if is_answer_cell(original):
+            problems += [f"{where}: the stub raised {name}, not NotImplementedError" for name in names
+                         if name != "NotImplementedError"]
+        elif "raises-exception" in _tags(original):
+            stored = [output.ename for output in original.get("outputs", []) if output.output_type == "error"]
+            if not names:
+                problems.append(f"{where}: tagged raises-exception but raised nothing")
+            elif stored and names != stored:
+                problems.append(f"{where}: raised {names}, the instructor notebook raises {stored}")
+        else:
+            problems += [f"{where}: {error.ename}: {error.evalue}"[:300] for error in errors]
+        text = "".join(_output_text(output) for output in cell.outputs)
+        for exercise in check_call_ids(original.source):
+            if f"[TODO] {exercise}: {NOT_ATTEMPTED}" not in text:
+                problems.append(f"{where}: the self-check of {exercise} printed {text.strip()[:200]!r}, not [TODO]")
+    return problems
+
+
 # --------------------------------------------------------------------------- nbgrader source notebooks
 
 
@@ -426,6 +506,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     student = commands.add_parser("student", help="write student editions (solutions stubbed, outputs cleared)")
     student.add_argument("--out", type=Path, required=True, help="folder for the student editions")
     student.add_argument("notebooks", nargs="+", help="notebook paths, glob patterns or chapters such as ch3")
+    student.add_argument(
+        "--verify", action="store_true", help="also run each edition: only the stubs may fail, every self-check says [TODO]"
+    )
     grader = commands.add_parser("nbgrader", help="write nbgrader source notebooks (cells marked for autograding)")
     grader.add_argument("--out", type=Path, required=True, help="folder, e.g. source/ch3 of an nbgrader course")
     grader.add_argument("--points", type=int, default=1, help="points per exercise (default 1)")
@@ -443,15 +526,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not paths:
         print("no notebooks matched; nothing written")
         return 0
+    failed = 0
     for path in paths:
-        if args.command == "student":
-            target = write_student_edition(path, args.out)
-            stubs = sum(_has_regions(cell) for cell in nbformat.read(path, as_version=4).cells)
-            print(f"{target}: student edition ({stubs} answer cells stubbed)")
-        else:
+        if args.command == "nbgrader":
             target = write_nbgrader_source(path, args.out, points=args.points)
             print(f"{target}: nbgrader source notebook")
-    return 0
+            continue
+        target = write_student_edition(path, args.out)
+        instructor = nbformat.read(path, as_version=4)
+        print(f"{target}: student edition ({sum(map(is_answer_cell, instructor.cells))} answer cells stubbed)")
+        if args.verify:
+            start = time.perf_counter()
+            executed = execute_student_edition(nbformat.read(target, as_version=4), cwd=path.parent)
+            problems = student_run_problems(instructor, executed)
+            failed += bool(problems)
+            verdict = "ok" if not problems else f"{len(problems)} problems"
+            print(f"  ran it in {time.perf_counter() - start:.0f} s: {verdict}")
+            for problem in problems:
+                print(f"  - {problem}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -137,7 +137,7 @@ def _power_probabilities(sizes: Mapping[str, int], exponent: float) -> dict[str,
     if not np.all(np.isfinite(weights)):
         logs = exponent * np.log(counts)
         weights = np.exp(logs - logs.max())
-    return dict(zip(sizes, (weights / weights.sum()).tolist()))
+    return dict(zip(sizes, (weights / weights.sum()).tolist(), strict=True))
 
 
 def _draw(probabilities: Mapping[str, float], steps: int, rng: np.random.Generator) -> np.ndarray:

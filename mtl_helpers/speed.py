@@ -51,9 +51,11 @@ from typing import Literal
 import numpy as np
 from matplotlib.axes import Axes
 
-from mtl_helpers import compat_v1
 from mtl_helpers._tensorflow import tf
 from mtl_helpers._validation import positive_int
+from mtl_helpers.compat_v1 import AlternatingTrainer as SessionAlternatingTrainer
+from mtl_helpers.compat_v1 import ArticleGraph
+from mtl_helpers.compat_v1 import JointTrainer as SessionJointTrainer
 from mtl_helpers.data import TASKS, article_batch
 from mtl_helpers.models import TwoHeadNet, keras_two_head_model
 from mtl_helpers.runtime import PALETTE
@@ -161,15 +163,16 @@ MethodFactory = Callable[[Workload], contextlib.AbstractContextManager[Runner]]
 
 @contextlib.contextmanager
 def _session(workload: Workload) -> Iterator[Runner]:
-    graph = compat_v1.ArticleGraph(seed=workload.seed)
+    graph = ArticleGraph(seed=workload.seed)
+    trainer: SessionAlternatingTrainer | SessionJointTrainer
     if workload.mode == "alternating":
-        trainer = compat_v1.AlternatingTrainer(graph)
+        trainer = SessionAlternatingTrainer(graph)
 
         def run() -> None:
             for task, batch in zip(workload.schedule, workload.batches, strict=True):
                 trainer.step(task, batch)
     else:
-        trainer = compat_v1.JointTrainer(graph)
+        trainer = SessionJointTrainer(graph)
 
         def run() -> None:
             for batch in workload.batches:
@@ -410,6 +413,7 @@ def plot_speeds(results: Sequence[SpeedResult], *, ax: Axes | None = None) -> Ax
             ax.scatter(np.full(len(result.repeats), x), result.repeats, s=10, color="black", zorder=3)
     ax.set_xticks(range(len(methods)), methods)
     ax.set_yscale("log")
+    ax.set_axisbelow(True)  # grid lines behind the bars
     ax.set_ylabel("training steps per second")
     ax.set_xlabel("how the step is run")
     if len(modes) > 1:

@@ -1,10 +1,603 @@
-"""Sphinx extension placeholder: book_chapter_map (being written)."""
+"""Sphinx directives for the instructor guide, read from the chapter notebooks at build time.
+
+``{chapter-map}``
+    The chapters' dependency figure: one box per chapter, an arrow from each
+    prerequisite to the chapter that needs it. The edges come from the
+    "Prerequisites" links in each chapter's title cell; the figure is drawn
+    with Matplotlib when the book is built and inlined as SVG (its boxes link
+    to the chapters). Option ``:caption:``.
+
+``{chapter-guide}``
+    For every chapter: a section with its title, article step, time,
+    prerequisites, objectives, exercises (id, difficulty, task) and a
+    suggested assignment.
+
+``{exercise-table}``
+    Every chapter's exercises in one table; with an argument (``ch3`` or
+    ``3``) only that chapter's.
+
+The chapters are the documents ``notebooks/chN_*`` of the book's table of
+contents, so the guide never disagrees with them. Before any chapter exists
+each directive renders a short note, never a warning. The functions without
+a Sphinx argument are pure and unit-tested in ``tests/unit/test_chapter_map.py``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import html
+import io
+import json
+import re
+import textwrap
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+__all__ = [
+    "Chapter",
+    "Exercise",
+    "chapter_guide_markdown",
+    "dependency_levels",
+    "chapter_map_figure",
+    "draw_chapter_map",
+    "exercise_table_markdown",
+    "parse_exercises",
+    "parse_title_cell",
+    "read_chapter",
+    "suggested_assignment",
+]
+
+#: Colours of the book's palette (mtl_helpers.runtime.PALETTE; not imported, to keep TensorFlow out of the build).
+BLUE, GREY, LIGHT = "#0072B2", "#6b6b6b", "#e8f1fa"
+DIFFICULTY = {1: "easy", 2: "medium", 3: "harder"}
+_CHAPTER_STEM = re.compile(r"\bch(\d+)_[\w-]+")
+_FIELD = re.compile(r"\*\*\s*(Article(?: step)?|Time|Prerequisites|Objectives)\s*:?\s*\*\*\s*:?", re.IGNORECASE)
+_CITATION = re.compile(r"\s*\{(?:foot)?cite(?::\w+)?\}`[^`]*`")
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_CHECK_ID = re.compile(r"(?<![\w.])(?:mtl_helpers\.)?check\(\s*[\"'](ch\d+\.ex\d+)[\"']")
+_EXERCISE = re.compile(r"Exercise\s+\d+(?:\.\d+)?")
+_DIFFICULTY_WORDS = re.compile(r"^(?:easy|medium|hard|harder|difficult|advanced|challenge)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise of a chapter: its check id, difficulty (0 to 3 stars) and a short title."""
+
+    id: str
+    stars: int
+    title: str
+
+    @property
+    def difficulty(self) -> str:
+        """Stars and a word, e.g. "★★ medium"; an em dash when the chapter gives none."""
+        if not self.stars:
+            return "—"
+        return "★" * self.stars + (f" {DIFFICULTY[self.stars]}" if self.stars in DIFFICULTY else "")
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """What the instructor guide needs from one chapter notebook."""
+
+    stem: str
+    number: int
+    title: str
+    article_step: str = ""
+    time: str = ""
+    prerequisites: tuple[str, ...] = ()
+    prerequisites_text: str = ""
+    objectives: tuple[str, ...] = ()
+    exercises: tuple[Exercise, ...] = field(default_factory=tuple)
+
+    @property
+    def docname(self) -> str:
+        return f"notebooks/{self.stem}"
+
+    @property
+    def minutes(self) -> int | None:
+        """The reading time in minutes, when the time says "about N minutes"."""
+        match = re.search(r"(\d+)\s*(?:min|minutes)\b", self.time)
+        return int(match.group(1)) if match else None
+
+
+# --------------------------------------------------------------------------- reading chapters
+
+
+def _sources(cell: dict[str, Any]) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _tags(cell: dict[str, Any]) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def _one_line(text: str) -> str:
+    text = re.sub(r"\s*\|\s*$", "", text.strip())  # a table row's closing pipe
+    return re.sub(r"\s+", " ", text.strip(" |\n")).strip()
+
+
+def _fields(source: str) -> dict[str, str]:
+    """The labelled values of a title cell: ``**Time:** about ...`` -> {"time": "about ..."}."""
+    matches = list(_FIELD.finditer(source))
+    values = {}
+    for match, following in zip(matches, [*matches[1:], None], strict=False):
+        end = following.start() if following else len(source)
+        label = match.group(1).lower().split()[0]  # "article step" -> "article"
+        values[label] = source[match.end() : end].rstrip().rstrip("-|").rstrip()
+    return values
+
+
+def _objectives(text: str) -> tuple[str, ...]:
+    """Numbered (or bulleted) items; continuation lines join their item."""
+    items: list[str] = []
+    current: list[str] | None = None
+    for line in text.splitlines():
+        item = re.match(r"^\s*(?:\d+[.)]|[-*+])\s+(.*)$", line)
+        if item:
+            if current is not None:
+                items.append(" ".join(current))
+            current = [item.group(1).strip()]
+        elif current is not None and line.strip():
+            current.append(line.strip())
+    if current is not None:
+        items.append(" ".join(current))
+    if not items:  # a table cell or one sentence: split "1. a 2. b" in one line
+        parts = re.split(r"(?:^|\s|<br\s*/?>)\d+[.)]\s+", _one_line(text))
+        items = [part for part in parts[1:] if part.strip()] or ([_one_line(text)] if text.strip() else [])
+    return tuple(re.sub(r"[;,.]\s*(?:and)?\s*$", "", item.strip()).strip() for item in items)
+
+
+def parse_title_cell(source: str, stem: str) -> Chapter:
+    """Read a chapter's title cell: "# N. Title", then the Article step, Time, Prerequisites and Objectives.
+
+    The labels may be list items (``- **Time:** ...``) or table rows
+    (``| **Time** | ... |``). Missing fields are left empty; prerequisites
+    are the chapter stems (``ch1_computation_graphs``) of the links in the
+    Prerequisites field.
+    """
+    heading = next((line for line in source.splitlines() if line.startswith("# ")), "")
+    title_match = re.match(r"#\s+(?:(\d+)\s*[.:]\s*)?(.*\S)", heading)
+    stem_number = re.match(r"ch(\d+)_", stem)
+    number = int(title_match.group(1)) if title_match and title_match.group(1) else None
+    if number is None:
+        number = int(stem_number.group(1)) if stem_number else 0
+    title = title_match.group(2).strip() if title_match else stem
+    fields = _fields(source)
+    prerequisites_text = _one_line(fields.get("prerequisites", ""))
+    found = []
+    for match in _CHAPTER_STEM.finditer(fields.get("prerequisites", "")):
+        if match.group(0) != stem and match.group(0) not in found:
+            found.append(match.group(0))
+    objectives_text = fields.get("objectives", "")
+    return Chapter(
+        stem=stem,
+        number=number,
+        title=title,
+        article_step=_CITATION.sub("", _one_line(fields.get("article", ""))).rstrip("."),
+        time=_one_line(fields.get("time", "")).rstrip("."),
+        prerequisites=tuple(found),
+        prerequisites_text=prerequisites_text.rstrip("."),
+        objectives=_objectives(objectives_text),
+    )
+
+
+def _exercise_title(head: str, body: str) -> str:
+    """A short title from an exercise's heading (``**Exercise 2 ★ (the title).**``) or its first sentence."""
+    rest = _EXERCISE.sub("", head, count=1)
+    rest = re.sub(r"[★☆]", "", rest)
+    title = None
+    for paren in re.finditer(r"\(([^()]*(?:\([^()]*\)[^()]*)*)\)", rest):
+        inside = paren.group(1).strip()
+        if not inside or _DIFFICULTY_WORDS.match(inside):  # "(★★)" or "(medium)": not a title
+            rest = rest.replace(paren.group(0), " ", 1)
+        elif title is None:
+            title = inside
+    title = rest if title is None else title
+    title = re.sub(r"^[\s*#:.—–-]+|[\s*:.—–-]+$", "", title).strip()
+    title = title[:1].upper() + title[1:]
+    if not title:
+        sentence = re.split(r"(?<=[.!?])\s", _one_line(body), maxsplit=1)[0]
+        title = sentence if len(sentence) <= 80 else sentence[:77].rsplit(" ", 1)[0] + " …"
+    return title[:1].upper() + title[1:]
+
+
+def _exercise_head(text: str) -> tuple[str, str] | None:
+    """(heading, body) of the last "Exercise N" in a markdown cell, or None."""
+    matches = list(_EXERCISE.finditer(text))
+    if not matches:
+        return None
+    match = matches[-1]
+    line_start = text.rfind("\n", 0, match.start()) + 1
+    prefix = text[line_start : match.start()]
+    if prefix.rstrip().endswith("**"):  # **Exercise 1 ★ (title).** body
+        close = text.find("**", match.end())
+        close = close if close != -1 else len(text)
+        return text[match.start() : close], text[close + 2 :]
+    line_end = text.find("\n", match.end())
+    line_end = line_end if line_end != -1 else len(text)
+    return text[match.start() : line_end], text[line_end:]
+
+
+def parse_exercises(cells: Sequence[dict[str, Any]]) -> tuple[Exercise, ...]:
+    """The exercises of a chapter, in order.
+
+    An exercise is an answer cell (code with ``### BEGIN SOLUTION`` or tagged
+    ``solution``); its id is that of the next ``mtl_helpers.check("chN.exM", ...)``
+    call; its statement is the nearest markdown cell before it that names
+    "Exercise N". Difficulty is the number of ★ in the statement's heading.
+    """
+    exercises: list[Exercise] = []
+    for index, cell in enumerate(cells):
+        source = _sources(cell)
+        is_answer = cell.get("cell_type") == "code" and (
+            "### BEGIN SOLUTION" in source or "solution" in _tags(cell)
+        )
+        if not is_answer:
+            continue
+        exercise_id = None
+        for later in cells[index + 1 :]:
+            found = _CHECK_ID.search(_sources(later)) if later.get("cell_type") == "code" else None
+            if found:
+                exercise_id = found.group(1)
+                break
+        if exercise_id is None or any(exercise.id == exercise_id for exercise in exercises):
+            continue
+        head, body = "", ""
+        for earlier in reversed(cells[:index]):
+            if earlier.get("cell_type") == "markdown" and "solution" not in _tags(earlier):
+                parts = _exercise_head(_sources(earlier))
+                if parts:
+                    head, body = parts
+                    break
+        stars = min(head.count("★"), 3)
+        if not stars:
+            word = re.search(r"\((easy|medium|hard|harder)\)", head, re.IGNORECASE)
+            stars = {"easy": 1, "medium": 2}.get(word.group(1).lower(), 3) if word else 0
+        exercises.append(Exercise(exercise_id, stars, _exercise_title(head, body) if head else exercise_id))
+    return tuple(exercises)
+
+
+def read_chapter(path: Path | str) -> Chapter:
+    """Read a chapter notebook (its JSON, without executing anything)."""
+    path = Path(path)
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    cells = notebook.get("cells", [])
+    first = next((_sources(cell) for cell in cells if cell.get("cell_type") == "markdown"), "")
+    chapter = parse_title_cell(first, path.stem)
+    return Chapter(**{**chapter.__dict__, "exercises": parse_exercises(cells)})
+
+
+# --------------------------------------------------------------------------- the map
+
+
+def dependency_levels(chapters: Sequence[Chapter]) -> dict[str, int]:
+    """Each chapter's level: 0 without (known) prerequisites, else one more than its deepest prerequisite.
+
+    Prerequisites that are not among ``chapters`` are ignored; a cycle is
+    broken where it is found rather than looping.
+    """
+    known = {chapter.stem: chapter for chapter in chapters}
+    levels: dict[str, int] = {}
+
+    def level(stem: str, visiting: frozenset[str]) -> int:
+        if stem in levels:
+            return levels[stem]
+        parents = [p for p in known[stem].prerequisites if p in known and p not in visiting]
+        value = 1 + max((level(p, visiting | {stem}) for p in parents), default=-1)
+        levels[stem] = value
+        return value
+
+    for chapter in chapters:
+        level(chapter.stem, frozenset())
+    return levels
+
+
+def _layout(chapters: Sequence[Chapter]) -> tuple[dict[str, tuple[float, float]], int, int]:
+    levels = dependency_levels(chapters)
+    rows: dict[int, list[Chapter]] = {}
+    for chapter in sorted(chapters, key=lambda c: (c.number, c.stem)):
+        rows.setdefault(levels[chapter.stem], []).append(chapter)
+    width = max(len(row) for row in rows.values())
+    positions = {}
+    for level, row in rows.items():
+        offset = (width - len(row)) / 2
+        for column, chapter in enumerate(row):
+            positions[chapter.stem] = (offset + column, -float(level))
+    return positions, width, len(rows)
+
+
+def _edges(chapters: Sequence[Chapter]) -> list[tuple[str, str]]:
+    known = {chapter.stem for chapter in chapters}
+    return [(p, chapter.stem) for chapter in chapters for p in chapter.prerequisites if p in known]
+
+
+def map_description(chapters: Sequence[Chapter]) -> str:
+    """The map in words, for screen readers: "Chapter 2 (The two-head graph) needs chapter 1. ..."."""
+    numbers = {chapter.stem: chapter.number for chapter in chapters}
+    sentences = []
+    for chapter in sorted(chapters, key=lambda c: c.number):
+        needs = [numbers[p] for p in chapter.prerequisites if p in numbers]
+        if needs:
+            listed = " and ".join(f"chapter {n}" for n in needs)
+            sentences.append(f"Chapter {chapter.number} ({chapter.title}) needs {listed}.")
+        else:
+            sentences.append(f"Chapter {chapter.number} ({chapter.title}) needs no other chapter.")
+    return " ".join(sentences)
+
+
+_MAP_STYLE = {
+    "svg.fonttype": "none",  # real text: searchable, scalable, read by screen readers
+    "svg.hashsalt": "chapter-map",  # deterministic ids
+    "font.family": "DejaVu Sans",
+    "font.size": 10,
+}
+
+
+def chapter_map_figure(chapters: Sequence[Chapter], *, link: Callable[[Chapter], str] | None = None) -> Any:
+    """Draw the chapter dependency map on a new Matplotlib ``Figure`` (no pyplot state) and return it.
+
+    Levels run top to bottom (a chapter sits below everything it needs);
+    arrows point from a prerequisite to the chapter that needs it, and arrows
+    that skip a level bend around the boxes between. Each box shows the
+    chapter's number, title, reading time and number of exercises; with
+    ``link``, each box links to ``link(chapter)`` (in SVG output).
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    if not chapters:
+        raise ValueError("no chapters to draw")
+    positions, width, height = _layout(chapters)
+    box_w, box_h, dx, dy, inches = 2.5, 0.78, 3.0, 1.25, 0.95  # data units; inches per data unit
+    centre = {stem: (x * dx, y * dy) for stem, (x, y) in positions.items()}
+    edges = _edges(chapters)
+    skips = {(p, c) for p, c in edges if round((centre[p][1] - centre[c][1]) / dy) > 1}
+    x_min, x_max = -dx / 2 + 0.2, (width - 1) * dx + dx / 2 - 0.2 + (0.8 if skips else 0.0)
+    y_min, y_max = -(height - 1) * dy - dy / 2 + 0.1, dy / 2 - 0.1
+    figure = Figure(figsize=((x_max - x_min) * inches, (y_max - y_min) * inches), facecolor="white")
+    axes = figure.add_axes((0, 0, 1, 1))
+    axes.set_xlim(x_min, x_max)
+    axes.set_ylim(y_min, y_max)
+    axes.axis("off")
+    for chapter in chapters:
+        x, y = centre[chapter.stem]
+        box = FancyBboxPatch(
+            (x - box_w / 2, y - box_h / 2), box_w, box_h, boxstyle="round,pad=0.02,rounding_size=0.12",
+            facecolor=LIGHT, edgecolor=BLUE, linewidth=1.4,
+        )
+        if link is not None and link(chapter):
+            box.set_url(link(chapter))
+        axes.add_patch(box)
+        title = textwrap.shorten(f"{chapter.number}. {chapter.title}", width=48, placeholder=" …")
+        lines = textwrap.wrap(title, width=26)[:2]
+        axes.text(x, y + 0.12, "\n".join(lines), ha="center", va="center", fontsize=9.5, fontweight="bold",
+                  color="#1a1a1a", linespacing=1.15)
+        details = []
+        if chapter.minutes is not None:
+            details.append(f"{chapter.minutes} min")
+        if chapter.exercises:
+            details.append(f"{len(chapter.exercises)} exercise{'s' if len(chapter.exercises) > 1 else ''}")
+        axes.text(x, y - box_h / 2 + 0.13, " · ".join(details), ha="center", va="center", fontsize=8, color=GREY)
+    for parent, child in edges:
+        (x0, y0), (x1, y1) = centre[parent], centre[child]
+        if (parent, child) in skips:  # leave from the right side, go round the boxes between
+            start, end, bend = (x0 + box_w / 2, y0), (x1 + box_w / 2, y1), "arc3,rad=0.35"
+        else:
+            start, end, bend = (x0, y0 - box_h / 2), (x1, y1 + box_h / 2), "arc3,rad=0"
+        axes.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, color=GREY,
+                                       linewidth=1.2, connectionstyle=bend, shrinkA=2, shrinkB=2))
+    return figure
+
+
+def draw_chapter_map(chapters: Sequence[Chapter], *, link: Callable[[Chapter], str] | None = None) -> str:
+    """The chapter map (:func:`chapter_map_figure`) as SVG markup, without the XML prologue."""
+    import matplotlib
+
+    with matplotlib.rc_context(_MAP_STYLE):
+        figure = chapter_map_figure(chapters, link=link)
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    svg = buffer.getvalue()
+    return svg[svg.index("<svg") :]
+
+
+def accessible_svg(svg: str, *, title: str, description: str, element_id: str = "chapter-map") -> str:
+    """Give an inline SVG a title and description for screen readers, and let it shrink to the page width."""
+    opening_end = svg.index(">", svg.index("<svg")) + 1
+    opening = svg[:opening_end]
+    opening = re.sub(r'\swidth="[^"]*"', "", opening, count=1)
+    opening = re.sub(r'\sheight="[^"]*"', "", opening, count=1)
+    view_box = re.search(r'viewBox="[\d.\s]+"', opening)
+    natural_width = float(view_box.group(0).split()[2]) if view_box else 300.0
+    opening = opening.replace(
+        "<svg",
+        f'<svg aria-labelledby="{element_id}-title {element_id}-desc" '
+        f'style="width:100%;max-width:{natural_width * 1.3:.0f}pt;height:auto"',
+        1,
+    )
+    labels = (
+        f'<title id="{element_id}-title">{html.escape(title)}</title>'
+        f'<desc id="{element_id}-desc">{html.escape(description)}</desc>'
+    )
+    return opening + labels + svg[opening_end:]
+
+
+# --------------------------------------------------------------------------- the guide's text (MyST markdown)
+
+
+def _stem_number(stem: str) -> int:
+    match = _CHAPTER_STEM.match(stem)
+    return int(match.group(1)) if match else 0
+
+
+def _escape_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _relink(text: str, known: Iterable[str]) -> str:
+    """Point chapter links at the chapters' documents; unknown chapters become plain text."""
+    known = set(known)
+
+    def replace(match: re.Match[str]) -> str:
+        label, target = match.group(1), match.group(2)
+        stem = _CHAPTER_STEM.search(target)
+        if stem is None or "://" in target:
+            return match.group(0)
+        name = stem.group(0)
+        return f"[{label}](/notebooks/{name}.ipynb)" if name in known else label
+
+    return _LINK.sub(replace, text)
+
+
+def exercise_table_markdown(chapters: Sequence[Chapter], *, with_chapter: bool = True) -> str:
+    """A MyST table of exercises: id, difficulty, task (and the chapter, when ``with_chapter``)."""
+    rows = [(chapter, exercise) for chapter in chapters for exercise in chapter.exercises]
+    if not rows:
+        return "No exercises yet."
+    header = ["Chapter"] * with_chapter + ["Exercise", "Difficulty", "Task"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for chapter, exercise in rows:
+        cells = [f"{{doc}}`{chapter.number} </{chapter.docname}>`"] * with_chapter
+        cells += [f"`{exercise.id}`", exercise.difficulty, _escape_cell(exercise.title)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _ids(exercises: Sequence[Exercise]) -> str:
+    return ", ".join(f"`{exercise.id}` ({'★' * exercise.stars or '—'})" for exercise in exercises)
+
+
+def suggested_assignment(chapter: Chapter) -> str:
+    """One paragraph: read before class, core exercises as homework, the harder ones as a challenge.
+
+    Exercises with one or two stars are the core; three-star exercises are a
+    challenge, unless the chapter has no other exercises.
+    """
+    reading = "Before the session, students read the chapter and run its code"
+    reading += f" ({chapter.time})." if chapter.time else "."
+    core = [exercise for exercise in chapter.exercises if exercise.stars < 3]
+    challenge = [exercise for exercise in chapter.exercises if exercise.stars >= 3]
+    if not core:
+        core, challenge = challenge, []
+    parts = [reading]
+    if core:
+        parts.append(f"Set {_ids(core)} as homework, from the student edition (`make student`).")
+    if challenge:
+        parts.append(f"Offer {_ids(challenge)} as a challenge for students who finish early.")
+    return " ".join(parts)
+
+
+def chapter_guide_markdown(chapters: Sequence[Chapter], *, heading: str = "###") -> str:
+    """The per-chapter part of the instructor guide, as MyST markdown."""
+    known = [chapter.stem for chapter in chapters]
+    numbers = {chapter.stem: chapter.number for chapter in chapters}
+    blocks = []
+    for chapter in sorted(chapters, key=lambda c: (c.number, c.stem)):
+        lines = [f"{heading} {chapter.number}. {chapter.title}", ""]
+        facts = [f"**Chapter:** {{doc}}`{chapter.title} </{chapter.docname}>`"]
+        if chapter.article_step:
+            facts.append(f"**Article step:** {_relink(chapter.article_step, known)}")
+        if chapter.time:
+            facts.append(f"**Time:** {chapter.time}")
+        needs = [
+            f"{{doc}}`chapter {numbers[p]} </notebooks/{p}>`" if p in numbers else f"chapter {_stem_number(p)}"
+            for p in chapter.prerequisites
+        ]
+        facts.append("**Prerequisites:** " + (", ".join(needs) if needs else "none"))
+        lines += [f"- {fact}" for fact in facts]
+        if chapter.objectives:
+            lines += ["", "Students will be able to:", ""]
+            lines += [f"{number}. {_relink(objective, known)}" for number, objective in enumerate(chapter.objectives, 1)]
+        lines += ["", exercise_table_markdown([chapter], with_chapter=False)]
+        lines += ["", f"**Suggested assignment.** {suggested_assignment(chapter)}", ""]
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks)
+
+
+# --------------------------------------------------------------------------- Sphinx
+
+
+def _chapters_of(env: Any) -> list[Chapter]:
+    """The chapter notebooks among the book's documents, read from their files."""
+    chapters = []
+    for docname in sorted(env.found_docs):
+        if not re.fullmatch(r"notebooks/ch\d+_[\w-]+", docname):
+            continue
+        path = Path(env.doc2path(docname))
+        if path.suffix != ".ipynb" or not path.is_file():
+            continue
+        env.note_dependency(str(path))
+        chapters.append(read_chapter(path))
+    return sorted(chapters, key=lambda chapter: (chapter.number, chapter.stem))
+
+
+NO_CHAPTERS = "The book has no chapters yet: this part of the guide fills in as chapters are added."
 
 
 def setup(app: Any) -> dict[str, Any]:
-    """Register the extension with Sphinx."""
+    """Register the directives with Sphinx."""
+    from docutils import nodes
+    from docutils.parsers.rst import directives
+    from docutils.statemachine import StringList
+    from sphinx.util.docutils import SphinxDirective
+
+    class _MarkdownDirective(SphinxDirective):
+        def _parse(self, markdown: str, *, titles: bool = False) -> list[Any]:
+            container = nodes.section() if titles else nodes.container()
+            self.state.nested_parse(StringList(markdown.splitlines(), source=self.get_source_info()[0]), 0,
+                                    container, match_titles=titles)
+            return list(container.children)
+
+    class ChapterMap(SphinxDirective):
+        has_content = False
+        option_spec: ClassVar[dict[str, Any]] = {"caption": directives.unchanged}
+
+        def run(self) -> list[Any]:
+            chapters = _chapters_of(self.env)
+            if not chapters:
+                return [nodes.paragraph(text=NO_CHAPTERS)]
+            builder = self.env.app.builder
+
+            def link(chapter: Chapter) -> str:
+                try:
+                    return builder.get_relative_uri(self.env.docname, chapter.docname)
+                except Exception:  # builders without pages (e.g. linkcheck): no links
+                    return ""
+
+            svg = draw_chapter_map(chapters, link=link)
+            svg = accessible_svg(svg, title="Chapter map", description=map_description(chapters))
+            figure = nodes.figure(classes=["chapter-map"], align="center")
+            figure += nodes.raw("", f'<div class="chapter-map-svg">{svg}</div>', format="html")
+            caption = self.options.get("caption")
+            if caption:
+                figure += nodes.caption(caption, caption)
+            return [figure]
+
+    class ChapterGuide(_MarkdownDirective):
+        has_content = False
+
+        def run(self) -> list[Any]:
+            chapters = _chapters_of(self.env)
+            if not chapters:
+                return [nodes.paragraph(text=NO_CHAPTERS)]
+            return self._parse(chapter_guide_markdown(chapters), titles=True)
+
+    class ExerciseTable(_MarkdownDirective):
+        has_content = False
+        optional_arguments = 1
+
+        def run(self) -> list[Any]:
+            chapters = _chapters_of(self.env)
+            if self.arguments:
+                wanted = self.arguments[0].strip()
+                chapters = [c for c in chapters if wanted in (c.stem, str(c.number), f"ch{c.number}")]
+            if not chapters:
+                return [nodes.paragraph(text=NO_CHAPTERS)]
+            return self._parse(exercise_table_markdown(chapters, with_chapter=not self.arguments))
+
+    app.add_directive("chapter-map", ChapterMap)
+    app.add_directive("chapter-guide", ChapterGuide)
+    app.add_directive("exercise-table", ExerciseTable)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -60,9 +60,7 @@ DEFAULT_TIMES_FILE = "_build/execution-times.json"
 # ---------------------------------------------------------------------------
 
 
-def distribution_version(
-    names: Sequence[str], *, version_of: Callable[[str], str] = metadata.version
-) -> str | None:
+def distribution_version(names: Sequence[str], *, version_of: Callable[[str], str] = metadata.version) -> str | None:
     """Version of the first installed distribution among ``names``, or None.
 
     Parameters
@@ -286,9 +284,7 @@ def setup(app: Any) -> dict[str, Any]:
             paragraph = nodes.paragraph()
             paragraph += nodes.Text("The run times are measured by ")
             paragraph += nodes.literal(text="make test")
-            paragraph += nodes.Text(
-                ", which re-executes every chapter with nbval and records how long each one took in "
-            )
+            paragraph += nodes.Text(", which re-executes every chapter with nbval and records how long each one took in ")
             paragraph += nodes.literal(text=self.config.book_execution_times_file)
             paragraph += nodes.Text(". This copy of the book was built before that file existed.")
             note += paragraph

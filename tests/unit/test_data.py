@@ -12,7 +12,7 @@ def test_article_batch_shapes_dtype_and_scale(rng: np.random.Generator) -> None:
     batch = article_batch(rng)
     assert {key: value.shape for key, value in batch.items()} == {"x": (10, 10), "y1": (10, 20), "y2": (10, 20)}
     assert all(value.dtype == np.float32 for value in batch.values())
-    assert all(0 <= value.min() and value.max() < 10 for value in batch.values())
+    assert all(value.min() >= 0 and value.max() < 10 for value in batch.values())
 
 
 def test_article_batch_is_reproducible() -> None:
@@ -35,14 +35,14 @@ def test_article_batch_rejects_bad_arguments(rng: np.random.Generator, kwargs: d
 
 
 def test_article_batch_needs_a_generator() -> None:
-    with pytest.raises(TypeError, match="np.random.default_rng"):
+    with pytest.raises(TypeError, match=r"np\.random\.default_rng"):
         article_batch(0)  # type: ignore[arg-type]
 
 
 def test_article_weights_are_positive_uniform(rng: np.random.Generator) -> None:
     weights = article_weights(rng)
     assert {key: value.shape for key, value in weights.items()} == {"shared": (10, 20), "y1": (20, 20), "y2": (20, 20)}
-    assert all(0 <= value.min() and value.max() < 1 for value in weights.values())
+    assert all(value.min() >= 0 and value.max() < 1 for value in weights.values())
 
 
 def test_related_tasks_vectors_have_the_requested_cosine() -> None:

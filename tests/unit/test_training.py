@@ -181,7 +181,7 @@ def test_trainers_reject_bad_inputs(rng: np.random.Generator) -> None:
         trainer.step("y1", {"x": batch["x"], "y1": batch["y1"][:, :3]})
     with pytest.raises(TypeError, match="a batch must be a dict"):
         trainer.step("y1", [batch["x"], batch["y1"]])
-    with pytest.raises(TypeError, match="net must be a mtl_helpers.TwoHeadNet"):
+    with pytest.raises(TypeError, match=r"net must be a mtl_helpers\.TwoHeadNet"):
         AlternatingTrainer("net")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="make_optimizer must be a function"):
         AlternatingTrainer(net, make_optimizer=article_adam())  # type: ignore[arg-type]
@@ -221,7 +221,7 @@ def test_compat_v1_graph_is_private_and_defaults_match_two_head_net() -> None:
     assert sorted(graph.placeholders) == ["x", "y1", "y2"]
     with pytest.raises(ValueError, match="learning_rate must be a positive number"):
         compat_v1.AlternatingTrainer(graph, learning_rate=-1.0)
-    with pytest.raises(TypeError, match="compat_v1.ArticleGraph"):
+    with pytest.raises(TypeError, match=r"compat_v1\.ArticleGraph"):
         compat_v1.JointTrainer(TwoHeadNet())  # type: ignore[arg-type]
 
 

@@ -1,0 +1,293 @@
+"""Student editions (``make student``): stubs, no leaks, and instructor solutions that pass.
+
+Fast checks on the stored notebooks; ``tests/rendered/test_student_execution.py``
+runs the student editions.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_output
+
+from mtl_helpers import authoring
+from mtl_helpers.authoring import (
+    BEGIN_SOLUTION,
+    END_SOLUTION,
+    SolutionMarkerError,
+    check_call_ids,
+    find_leaks,
+    is_answer_cell,
+    nbgrader_notebook,
+    solution_lines,
+    stub_solutions,
+    student_notebook,
+    student_run_problems,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+
+
+def _load_example():
+    spec = importlib.util.spec_from_file_location("example_chapter", Path(__file__).parent / "data" / "example_chapter.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+example_chapter = _load_example()
+
+
+@pytest.fixture
+def example() -> nbformat.NotebookNode:
+    return example_chapter.build()
+
+
+def _tags(cell) -> set[str]:
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+# --------------------------------------------------------------------------- stubbing a cell
+
+
+def test_stub_keeps_answer_none_and_the_lines_around_the_region() -> None:
+    source = "answer = None\n### BEGIN SOLUTION\nanswer = x @ w\n### END SOLUTION\nprint(answer)"
+    assert stub_solutions(source) == f"answer = None\n{STUB}\nprint(answer)"
+
+
+def test_stub_keeps_the_marker_indentation() -> None:
+    source = "def answer_fn(x):\n    \"\"\"Doc.\"\"\"\n    ### BEGIN SOLUTION\n    y = x * 2\n    return y\n    ### END SOLUTION"
+    stubbed = stub_solutions(source)
+    assert stubbed == 'def answer_fn(x):\n    """Doc."""\n    # YOUR CODE HERE\n    raise NotImplementedError()'
+    compile(stubbed, "<stub>", "exec")
+
+
+def test_stub_replaces_every_region_and_tolerates_trailing_spaces() -> None:
+    source = "a = None\n### BEGIN SOLUTION  \na = 1\n### END SOLUTION\nb = None\n  ### BEGIN SOLUTION\nb = 2\n  ### END SOLUTION"
+    assert stub_solutions(source) == f"a = None\n{STUB}\nb = None\n  # YOUR CODE HERE\n  raise NotImplementedError()"
+
+
+def test_cells_without_regions_are_unchanged() -> None:
+    assert stub_solutions("x = 1\n# a comment\n") == "x = 1\n# a comment\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (f"{BEGIN_SOLUTION}\n{BEGIN_SOLUTION}\n{END_SOLUTION}\n{END_SOLUTION}", "inside another"),
+        (f"{BEGIN_SOLUTION}\nx = 1", "never closed"),
+        (f"x = 1\n{END_SOLUTION}", "without"),
+        ("## BEGIN SOLUTION\nx = 1\n## END SOLUTION", "not exactly"),
+        (f"{BEGIN_SOLUTION}: the answer\nx = 1\n{END_SOLUTION}", "not exactly"),
+    ],
+    ids=["nested", "unclosed", "unopened", "two-hashes", "trailing-text"],
+)
+def test_bad_markers_are_errors_not_leaks(source: str, message: str) -> None:
+    with pytest.raises(SolutionMarkerError, match=message):
+        stub_solutions(source)
+
+
+# --------------------------------------------------------------------------- the example chapter
+
+
+def test_student_edition_of_the_example(example: nbformat.NotebookNode) -> None:
+    original = json.dumps(example, sort_keys=True)
+    student = student_notebook(example)
+    assert json.dumps(example, sort_keys=True) == original, "the instructor notebook must not change"
+    kept = [cell for cell in example.cells if "solution" not in _tags(cell) or cell.cell_type == "code"]
+    assert len(student.cells) == len(example.cells) - 1  # the one solution explanation is gone
+    for before, after in zip(kept, student.cells, strict=True):
+        if after.cell_type == "code":
+            assert after.outputs == [] and after.execution_count is None
+        if is_answer_cell(before):
+            assert "hide-input" not in _tags(after) and "solution" in _tags(after)
+        else:
+            assert after.source == before.source and _tags(after) == _tags(before)
+    answers = [cell.source for cell in student.cells if "solution" in _tags(cell)]
+    assert answers[0] == f"answer = None\n{STUB}"
+    assert answers[1].endswith('"""\n    # YOUR CODE HERE\n    raise NotImplementedError()')
+    assert "Solution explained" not in json.dumps(student)
+    nbformat.validate(student)
+
+
+def test_a_code_cell_tagged_solution_without_markers_is_stubbed_whole(example: nbformat.NotebookNode) -> None:
+    example.cells.append(nbformat.v4.new_code_cell("answer = secret_formula(3)", metadata={"tags": ["solution"]}))
+    student = student_notebook(example)
+    assert student.cells[-1].source == STUB
+    assert find_leaks(example, json.dumps(student)) == []
+
+
+def test_solution_lines_are_the_distinctive_ones(example: nbformat.NotebookNode) -> None:
+    lines = solution_lines(example)
+    assert "answer = np.arange(4.0) * 2" in lines
+    assert "doubled_input = np.add(x, x)" in lines and "return doubled_input" in lines
+    assert "Multiplying by two scales every entry of the range elementwise." in lines
+    assert "answer = None" not in lines  # kept in the student edition on purpose
+    assert "```" not in lines  # trivial
+
+
+def test_leaks_are_found(example: nbformat.NotebookNode) -> None:
+    assert find_leaks(example, json.dumps(student_notebook(example), ensure_ascii=False)) == []
+    leaky = student_notebook(example)
+    leaky.cells[-1].source += "\nNote: doubled_input = np.add(x, x) is the trick."
+    assert find_leaks(example, json.dumps(leaky)) == ["doubled_input = np.add(x, x)"]
+    leaky.metadata["notes"] = 'answer = np.arange(4.0) * 2 and "quotes"'
+    assert "answer = np.arange(4.0) * 2" in find_leaks(example, json.dumps(leaky))
+
+
+def test_command_line_writes_student_editions(tmp_path: Path, example: nbformat.NotebookNode,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "notebooks" / "ch9_doubling.ipynb"
+    source.parent.mkdir()
+    nbformat.write(example, source)
+    out = tmp_path / "student"
+    assert authoring.main(["student", "--out", str(out), str(source)]) == 0
+    assert "2 answer cells stubbed" in capsys.readouterr().out
+    written = out / "ch9_doubling.ipynb"
+    assert find_leaks(example, written.read_text()) == []
+    assert nbformat.read(written, as_version=4).metadata["mtl_book"] == {"edition": "student"}
+    with pytest.raises(ValueError, match="overwrite"):
+        authoring.write_student_edition(source, source.parent)
+
+
+def test_command_line_names_chapters_and_tolerates_no_matches(
+    tmp_path: Path, example: nbformat.NotebookNode, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notebooks").mkdir()
+    assert authoring.main(["student", "--out", "out", "notebooks/*.ipynb"]) == 0
+    assert "no notebooks matched" in capsys.readouterr().out
+    nbformat.write(example, tmp_path / "notebooks" / "ch9_doubling.ipynb")
+    assert authoring.resolve_notebooks(["ch9", "notebooks/*.ipynb"]) == [Path("notebooks/ch9_doubling.ipynb")]
+    with pytest.raises(FileNotFoundError, match="no chapter 'ch7'"):
+        authoring.resolve_notebooks(["ch7"])
+    with pytest.raises(SystemExit):
+        authoring.main(["student", "--out", "out", "missing.ipynb"])
+
+
+def test_nbgrader_source_marks_answer_and_test_cells(example: nbformat.NotebookNode) -> None:
+    source = nbgrader_notebook(example, points=2)
+    marked = {cell.metadata["nbgrader"]["grade_id"]: cell for cell in source.cells if "nbgrader" in cell.metadata}
+    assert sorted(marked) == ["ch9-ex1-answer", "ch9-ex1-check", "ch9-ex2-answer", "ch9-ex2-check"]
+    assert all(re.fullmatch(r"[\w-]+", grade_id) for grade_id in marked)
+    assert marked["ch9-ex1-answer"].metadata["nbgrader"]["solution"] is True
+    test_cell = marked["ch9-ex2-check"]
+    assert test_cell.metadata["nbgrader"]["grade"] is True and test_cell.metadata["nbgrader"]["points"] == 2
+    assert test_cell.metadata["nbgrader"]["locked"] is True
+    assert test_cell.source.endswith('assert mtl_helpers.checks.evaluate("ch9.ex2", answer_fn).passed, "see the line above"')
+    compile(test_cell.source, "<test cell>", "exec")
+    assert "Solution explained" not in json.dumps(source)  # nbgrader would release it otherwise
+    nbformat.validate(source)
+
+
+def _as_if_run(student: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The example's student edition with the outputs a real run gives (see tests/rendered)."""
+    from mtl_helpers.checks._core import NOT_ATTEMPTED
+
+    run = copy.deepcopy(student)
+    for cell in run.cells:
+        if cell.cell_type != "code":
+            continue
+        if cell.source.startswith("answer = None"):
+            cell.outputs = [new_output("error", ename="NotImplementedError", evalue="", traceback=[])]
+        elif "raises-exception" in _tags(cell):
+            cell.outputs = [new_output("error", ename="ValueError", evalue="mismatch", traceback=[])]
+        for exercise in check_call_ids(cell.source):
+            cell.outputs = [new_output("stream", name="stdout", text=f"[TODO] {exercise}: {NOT_ATTEMPTED}\n")]
+    return run
+
+
+def test_run_inspection_accepts_a_good_run_and_names_each_problem(example: nbformat.NotebookNode) -> None:
+    good = _as_if_run(student_notebook(example))
+    assert student_run_problems(example, good) == []
+    index = {cell.source: number for number, cell in enumerate(good.cells)}
+    check_1, answer_1 = index['mtl_helpers.check("ch9.ex1", answer)'], index[f"answer = None\n{STUB}"]
+    cases = {
+        check_1: ([new_output("stream", name="stdout", text="[PASS] ch9.ex1: correct.\n")], "not [TODO]"),
+        answer_1: ([new_output("error", ename="NameError", evalue="np", traceback=[])], "NameError, not NotImplementedError"),
+        4: ([], "raised nothing"),
+        6: ([new_output("error", ename="NameError", evalue="name 'answer' is not defined", traceback=[])], "NameError"),
+    }
+    for cell_index, (outputs, words) in cases.items():
+        bad = copy.deepcopy(good)
+        bad.cells[cell_index].outputs = outputs
+        problems = student_run_problems(example, bad)
+        assert len(problems) == 1 and words in problems[0] and f"cell {cell_index} " in problems[0], problems
+    assert "cells, expected" in student_run_problems(example, example)[0]
+
+
+# --------------------------------------------------------------------------- every chapter
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_student_edition_is_stubbed_and_clean(path: Path) -> None:
+    instructor = nbformat.read(path, as_version=4)
+    student = student_notebook(instructor)
+    text = json.dumps(student)
+    assert BEGIN_SOLUTION not in text and END_SOLUTION not in text
+    assert all(cell.outputs == [] for cell in student.cells if cell.cell_type == "code"), "outputs must be cleared"
+    assert not [cell for cell in student.cells if cell.cell_type != "code" and "solution" in _tags(cell)]
+    answers = [cell for cell in instructor.cells if is_answer_cell(cell)]
+    assert len(answers) >= 3, "a chapter has three or more exercises"
+    stubs = sum(cell.source.count("raise NotImplementedError()") for cell in student.cells)
+    assert stubs >= sum(max(1, cell.source.count(BEGIN_SOLUTION)) for cell in answers)
+    for cell in answers:
+        lines = cell.source.split("\n")
+        if BEGIN_SOLUTION in lines:  # a top-level region: `answer` must exist even in the student edition
+            assert "answer = None" in lines[: lines.index(BEGIN_SOLUTION)], (
+                f"put `answer = None` before the region of {lines[0]!r}..."
+            )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_solution_leaks_into_the_student_edition(path: Path, tmp_path: Path) -> None:
+    instructor = nbformat.read(path, as_version=4)
+    written = authoring.write_student_edition(path, tmp_path)
+    assert solution_lines(instructor), "the chapter's solutions have no distinctive line to search for"
+    assert find_leaks(instructor, written.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_exercise_has_a_self_check_after_its_answer(path: Path) -> None:
+    cells = nbformat.read(path, as_version=4).cells
+    pending = None
+    for index, cell in enumerate(cells):
+        if is_answer_cell(cell):
+            assert pending is None, f"the answer cell {pending} has no self-check cell after it"
+            pending = index
+        elif cell.cell_type == "code" and check_call_ids(cell.source):
+            pending = None
+    assert pending is None, f"the answer cell {pending} has no self-check cell after it"
+
+
+@pytest.mark.parametrize("path", [*NOTEBOOKS, "example"], ids=lambda p: getattr(p, "name", p))
+def test_instructor_solutions_pass_their_self_checks(path: Path | str) -> None:
+    """Each self-check cell stores its [PASS] line, and nbval compares it (so re-running must pass too)."""
+    notebook = example_chapter.build() if path == "example" else nbformat.read(path, as_version=4)
+    if notebook.metadata.get("nbval", {}).get("ignore_output"):
+        pytest.fail("the notebook's metadata tells nbval to ignore outputs")
+    found = 0
+    for index, cell in enumerate(notebook.cells):
+        exercises = check_call_ids(cell.source) if cell.cell_type == "code" else []
+        if not exercises:
+            continue
+        found += len(exercises)
+        tags = _tags(cell)
+        assert not tags & {"nbval-ignore-output", "nbval-skip", "raises-exception", "solution", "remove-cell"}, (
+            f"cell {index} checks {exercises} but is tagged {sorted(tags)}: its output would not be compared or shown"
+        )
+        assert not re.search(r"#\s*NBVAL_(IGNORE_OUTPUT|SKIP|RAISES_EXCEPTION)", cell.source), f"cell {index} is nbval-ignored"
+        stdout = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
+        for exercise in exercises:
+            assert any(line.startswith(f"[PASS] {exercise}:") for line in stdout.splitlines()), (
+                f"cell {index}: the stored output of the {exercise} self-check is {stdout.strip()[:200]!r}, not [PASS]"
+            )
+    assert found >= (2 if path == "example" else 3)
