@@ -32,6 +32,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
@@ -837,6 +838,9 @@ def plot_error_vs_ratio(
             ax.plot(ratios, means, linestyle="--", color="black", label=baseline)
             ax.set_ylabel("held-out MSE")
             ax.set_yscale("log")
+            ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+            ax.yaxis.set_minor_formatter(ticker.NullFormatter())
         else:
             ax.set_ylabel("readout R² (held out)")
         ax.set_xscale("log")

@@ -22,6 +22,8 @@ given number of steps and reports **steps per second**:
 ``"compiled_loop"``
     :meth:`mtl_helpers.AlternatingTrainer.fit` /
     :meth:`mtl_helpers.JointTrainer.fit`: the whole loop in one ``tf.function``.
+``"compiled_loop_xla"``
+    The same loop compiled with XLA (``jit_compile=True``).
 
 Batches and the alternating schedule (a fair coin per step, as in the
 article) are generated before the clock starts. The first ``warmup`` runs
@@ -42,6 +44,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import functools
 import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -249,18 +252,19 @@ def _keras_fit(workload: Workload) -> Iterator[Runner]:
 
 
 @contextlib.contextmanager
-def _compiled_loop(workload: Workload) -> Iterator[Runner]:
+def _compiled_loop(workload: Workload, *, jit_compile: bool = False) -> Iterator[Runner]:
+    """``fit``'s compiled loop; ``functools.partial(_compiled_loop, jit_compile=True)`` is its XLA variant."""
     net = TwoHeadNet(IN_DIM, SHARED_UNITS, HEAD_UNITS, seed=workload.seed)
     # fit() draws rows with replacement from these pools: the same amount of
     # work per step as feeding the pre-generated batches one by one.
     if workload.mode == "alternating":
-        trainer = AlternatingTrainer(net)
+        trainer = AlternatingTrainer(net, jit_compile=jit_compile)
         datasets = {task: {"x": workload.stacked("x"), task: workload.stacked(task)} for task in TASKS}
 
         def run() -> None:
             trainer.fit(datasets, workload.schedule, batch_size=workload.batch_size, seed=workload.seed)
     else:
-        joint = JointTrainer(net)
+        joint = JointTrainer(net, jit_compile=jit_compile)
         data = {key: workload.stacked(key) for key in ("x", *TASKS)}
 
         def run() -> None:
@@ -277,6 +281,7 @@ METHODS: dict[str, MethodFactory] = {
     "tf_function": _tf_function,
     "keras_fit": _keras_fit,
     "compiled_loop": _compiled_loop,
+    "compiled_loop_xla": functools.partial(_compiled_loop, jit_compile=True),
 }
 
 #: The modes each method supports (Keras' fit trains one summed loss: joint).
@@ -286,6 +291,7 @@ SUPPORTED_MODES: dict[str, tuple[str, ...]] = {
     "tf_function": MODES,
     "keras_fit": ("joint",),
     "compiled_loop": MODES,
+    "compiled_loop_xla": MODES,
 }
 
 

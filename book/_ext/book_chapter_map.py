@@ -45,6 +45,7 @@ __all__ = [
     "parse_exercises",
     "parse_title_cell",
     "read_chapter",
+    "skip_lanes",
     "suggested_assignment",
 ]
 
@@ -335,26 +336,56 @@ _MAP_STYLE = {
 }
 
 
+def skip_lanes(spans: Sequence[tuple[int, int]]) -> list[int]:
+    """A lane (0, 1, ...) for each arrow that skips levels, so that no two arrows in one lane overlap.
+
+    ``spans`` are (parent level, child level) pairs. Arrows that only touch
+    at a level (one ends where the other starts) may share a lane. Shorter
+    arrows get the inner lanes.
+
+    Examples
+    --------
+    >>> skip_lanes([(0, 2), (1, 3), (2, 4)])
+    [0, 1, 0]
+    """
+    lanes: list[int] = [0] * len(spans)
+    taken: dict[int, list[tuple[int, int]]] = {}
+    for index in sorted(range(len(spans)), key=lambda i: (spans[i][1] - spans[i][0], spans[i])):
+        top, bottom = spans[index]
+        lane = 0
+        while any(max(top, other_top) < min(bottom, other_bottom) for other_top, other_bottom in taken.get(lane, [])):
+            lane += 1
+        taken.setdefault(lane, []).append((top, bottom))
+        lanes[index] = lane
+    return lanes
+
+
 def chapter_map_figure(chapters: Sequence[Chapter], *, link: Callable[[Chapter], str] | None = None) -> Any:
     """Draw the chapter dependency map on a new Matplotlib ``Figure`` (no pyplot state) and return it.
 
     Levels run top to bottom (a chapter sits below everything it needs);
-    arrows point from a prerequisite to the chapter that needs it, and arrows
-    that skip a level bend around the boxes between. Each box shows the
+    arrows point from a prerequisite to the chapter that needs it. An arrow
+    that skips a level between two chapters of one column runs in a lane to
+    the right of the boxes (see :func:`skip_lanes`). Each box shows the
     chapter's number, title, reading time and number of exercises; with
     ``link``, each box links to ``link(chapter)`` (in SVG output).
     """
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+    from matplotlib.path import Path as MplPath
 
     if not chapters:
         raise ValueError("no chapters to draw")
     positions, width, height = _layout(chapters)
-    box_w, box_h, dx, dy, inches = 2.5, 0.78, 3.0, 1.25, 0.95  # data units; inches per data unit
+    box_w, box_h, dx, dy, inches = 2.5, 0.78, 3.0, 1.1, 0.95  # data units; inches per data unit
+    lane_gap, port = 0.28, 0.17  # lane spacing; how far from a box's middle an arrow leaves or enters its side
     centre = {stem: (x * dx, y * dy) for stem, (x, y) in positions.items()}
+    level = {stem: -round(y) for stem, (_, y) in positions.items()}
     edges = _edges(chapters)
-    skips = {(p, c) for p, c in edges if round((centre[p][1] - centre[c][1]) / dy) > 1}
-    x_min, x_max = -dx / 2 + 0.2, (width - 1) * dx + dx / 2 - 0.2 + (0.8 if skips else 0.0)
+    routed = [(p, c) for p, c in edges if level[c] - level[p] > 1 and positions[p][0] == positions[c][0]]
+    lanes = dict(zip(routed, skip_lanes([(level[p], level[c]) for p, c in routed]), strict=True))
+    margin = (0.25 + lane_gap * (max(lanes.values()) + 1)) if lanes else 0.0
+    x_min, x_max = -box_w / 2 - 0.1, (width - 1) * dx + box_w / 2 + max(0.1, margin + 0.1)
     y_min, y_max = -(height - 1) * dy - dy / 2 + 0.1, dy / 2 - 0.1
     figure = Figure(figsize=((x_max - x_min) * inches, (y_max - y_min) * inches), facecolor="white")
     axes = figure.add_axes((0, 0, 1, 1))
@@ -380,14 +411,16 @@ def chapter_map_figure(chapters: Sequence[Chapter], *, link: Callable[[Chapter],
         if chapter.exercises:
             details.append(f"{len(chapter.exercises)} exercise{'s' if len(chapter.exercises) > 1 else ''}")
         axes.text(x, y - box_h / 2 + 0.13, " · ".join(details), ha="center", va="center", fontsize=8, color=GREY)
+    arrow = {"arrowstyle": "-|>", "mutation_scale": 12, "color": GREY, "linewidth": 1.2}
     for parent, child in edges:
         (x0, y0), (x1, y1) = centre[parent], centre[child]
-        if (parent, child) in skips:  # leave from the right side, go round the boxes between
-            start, end, bend = (x0 + box_w / 2, y0), (x1 + box_w / 2, y1), "arc3,rad=0.35"
+        if (parent, child) in lanes:  # out of the parent's right side, down its lane, into the child's side
+            side = x0 + box_w / 2 + 0.02
+            lane_x = side + 0.25 + lane_gap * lanes[(parent, child)]
+            path = MplPath([(side, y0 - port), (lane_x, y0 - port), (lane_x, y1 + port), (side + 0.01, y1 + port)])
+            axes.add_patch(FancyArrowPatch(path=path, **arrow))
         else:
-            start, end, bend = (x0, y0 - box_h / 2), (x1, y1 + box_h / 2), "arc3,rad=0"
-        axes.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, color=GREY,
-                                       linewidth=1.2, connectionstyle=bend, shrinkA=2, shrinkB=2))
+            axes.add_patch(FancyArrowPatch((x0, y0 - box_h / 2), (x1, y1 + box_h / 2), shrinkA=2, shrinkB=2, **arrow))
     return figure
 
 
@@ -414,7 +447,7 @@ def accessible_svg(svg: str, *, title: str, description: str, element_id: str = 
     opening = opening.replace(
         "<svg",
         f'<svg aria-labelledby="{element_id}-title {element_id}-desc" '
-        f'style="width:100%;max-width:{natural_width * 1.3:.0f}pt;height:auto"',
+        f'style="width:100%;max-width:{natural_width * 1.25:.0f}pt;height:auto"',
         1,
     )
     labels = (

@@ -30,7 +30,7 @@ EX1_TEMPERATURE = 3.0
 
 
 def _as_float(answer: Any) -> float | None:
-    if isinstance(answer, bool):
+    if isinstance(answer, bool | str | bytes):
         return None
     try:
         value = float(np.asarray(answer.numpy() if hasattr(answer, "numpy") else answer).item())
@@ -69,18 +69,19 @@ def _temperature_share(answer: Any) -> CheckResult:
 # ----------------------------------------------------------------------------
 
 
-def _block_rises(log: TrainingLog, block: int, *, neighbours: bool = False) -> dict[str, float]:
+def _block_rises(log: TrainingLog, block: int, *, neighbours: bool = False, trained: bool = False) -> dict[str, float]:
     """Reference: mean (end - start) of the idle task's error over the complete blocks.
 
-    With ``neighbours=True``, the common mistake: the change between
-    consecutive evaluations instead of the block's ends.
+    Two common mistakes, for hints: ``neighbours=True`` takes the change
+    between consecutive evaluations instead of the block's ends;
+    ``trained=True`` measures the task that the block trained.
     """
     steps = len(log.task)
     positions = {int(step): i for i, step in enumerate(log.eval_step)}
     rises: dict[str, list[float]] = {task: [] for task in TASKS}
     for start in range(0, steps - block + 1, block):
-        trained = str(log.task[start])
-        idle = next(task for task in TASKS if task != trained)
+        this_block = str(log.task[start])
+        idle = this_block if trained else next(task for task in TASKS if task != this_block)
         stop = start + block
         first = positions[start]
         last = first + 1 if neighbours else positions[stop]
@@ -138,7 +139,10 @@ def _idle_task_rises(answer: Any) -> CheckResult:
         if all(_close(got[t], -want[t], 1e-6) for t in TASKS):
             return hint("the signs are flipped: a rise is the error at the block's end minus at its start")
         if all(_close(got[t], want[o], 1e-6) for t, o in zip(TASKS, TASKS[::-1], strict=True)):
-            return hint("the tasks are swapped: measure the task that was NOT trained during the block")
+            return hint("the keys are swapped: under 'y1' goes the rise of y1's error while y2 trains")
+        trained_rises = _block_rises(log, block, trained=True)
+        if all(_close(got[t], trained_rises[t], 1e-6) for t in TASKS):
+            return hint("that measures each task while it trains; measure the task that was NOT trained during the block")
         neighbours = _block_rises(log, block, neighbours=True)
         if all(_close(got[t], neighbours[t], 1e-6) for t in TASKS):
             return hint(

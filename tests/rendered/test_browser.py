@@ -41,7 +41,17 @@ ARTIFACTS = ROOT / "test-artifacts"
 SOURCE_SUFFIXES = (".md", ".ipynb", ".rst")
 SPECIAL_PAGES = ("search", "genindex")
 BLOCKING_IMPACTS = ("serious", "critical")
-AXE_OPTIONS = {"resultTypes": ["violations"], "preload": False}  # every rule axe-core runs by default
+# axe-core runs every rule it runs by default, in two passes: the page without its code blocks, then
+# the code blocks without color-contrast. Checking the contrast of thousands of highlighted tokens
+# takes axe seconds per page; CODE_COLORS_SCRIPT checks each distinct (colour, background) pair of
+# the code instead, in milliseconds. preload=False: axe's own re-fetch of stylesheets resolves
+# @import against the wrong base and requests a file that does not exist.
+CODE = ".highlight pre"
+AXE_RUNS = (
+    ({"exclude": [[CODE]]}, {"resultTypes": ["violations"], "preload": False}),
+    ({"include": [[CODE]]}, {"resultTypes": ["violations"], "preload": False, "rules": {"color-contrast": {"enabled": False}}}),
+)
+MIN_CONTRAST = 4.5  # WCAG 2 AA for normal-size text
 SEARCH_WORDS = ("alternating", "joint")
 VIEWPORT = {"width": 1280, "height": 900}
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
@@ -209,6 +219,73 @@ _MATH_SCRIPT = """async () => {
 }"""
 
 
+CODE_COLORS_SCRIPT = """(selector) => {
+  const background = (element) => {
+    for (let e = element; e; e = e.parentElement) {
+      const color = getComputedStyle(e).backgroundColor;
+      if (color && color !== "transparent" && color !== "rgba(0, 0, 0, 0)") return color;
+    }
+    return "rgb(255, 255, 255)";
+  };
+  const pairs = new Map();
+  for (const element of document.querySelectorAll(`${selector}, ${selector} span`)) {
+    if (!element.textContent.trim()) continue;
+    const color = getComputedStyle(element).color, behind = background(element), key = `${color}|${behind}`;
+    const text = element.textContent.slice(0, 40);
+    if (!pairs.has(key)) pairs.set(key, {color, background: behind, token: element.className, text});
+  }
+  return [...pairs.values()];
+}"""
+
+
+def parse_css_color(text: str) -> tuple[float, float, float, float]:
+    """``"rgb(1, 2, 3)"`` or ``"rgba(1, 2, 3, 0.5)"`` (as getComputedStyle returns them) to (r, g, b, alpha)."""
+    match = re.fullmatch(r"rgba?\(([^)]*)\)", text.strip())
+    if not match:
+        raise ValueError(f"not a computed CSS colour: {text!r}")
+    values = [float(v) for v in re.split(r"[,\s/]+", match[1].strip()) if v]
+    return (*values[:3], values[3] if len(values) > 3 else 1.0)
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG 2 contrast ratio of two computed CSS colours (a translucent one is blended over the other, then white)."""
+
+    def blend(top: tuple[float, ...], bottom: tuple[float, ...]) -> tuple[float, float, float]:
+        alpha = top[3]
+        return tuple(alpha * t + (1 - alpha) * b for t, b in zip(top[:3], bottom[:3], strict=True))
+
+    def luminance(rgb: tuple[float, float, float]) -> float:
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (v / 255 for v in rgb)]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    back = blend(parse_css_color(background), (255, 255, 255, 1))
+    fore = blend(parse_css_color(foreground), (*back, 1))
+    high, low = sorted((luminance(fore), luminance(back)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def code_contrast_violations(page: Any) -> list[dict[str, Any]]:
+    """Highlighted code tokens whose colour has less than WCAG AA contrast with their background, as axe-like dicts."""
+    nodes = [
+        {"target": [f"{CODE} span.{pair['token'] or '(plain)'}: {pair['text']!r} {pair['color']} on {pair['background']}"]}
+        for pair in page.evaluate(CODE_COLORS_SCRIPT, CODE)
+        if contrast_ratio(pair["color"], pair["background"]) < MIN_CONTRAST
+    ]
+    if not nodes:
+        return []
+    help_text = f"Code tokens must have a contrast ratio of at least {MIN_CONTRAST}:1"
+    return [{"id": "code-color-contrast", "impact": "serious", "help": help_text, "nodes": nodes}]
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """Serious and critical violations: axe-core's, plus the contrast of the highlighted code."""
+    found = []
+    for context, options in AXE_RUNS:
+        results = page.evaluate("([context, options]) => axe.run(context, options)", [context, options])
+        found += [v for v in results["violations"] if v.get("impact") in BLOCKING_IMPACTS]
+    return found + code_contrast_violations(page)
+
+
 class Visitor:
     """Loads each page once in a shared browser context and keeps a :class:`PageReport`."""
 
@@ -268,12 +345,10 @@ class Visitor:
             report.image_count, report.broken_images = images["count"], images["broken"]
             report.hrefs = page.evaluate("() => Array.from(document.querySelectorAll('a[href]'), (a) => a.href)")
             self._current = None  # axe and screenshots are the test's doing, not the page's
-            # preload=False: axe's own re-fetch of stylesheets resolves @import against the wrong base.
-            results = page.evaluate("(options) => axe.run(document, options)", AXE_OPTIONS)
-            report.axe_violations = [v for v in results["violations"] if v.get("impact") in BLOCKING_IMPACTS]
-            report.screenshot = ARTIFACTS / "pages" / (page_path.removesuffix(".html").replace("/", "__") + ".png")
+            report.axe_violations = axe_violations(page)
+            report.screenshot = ARTIFACTS / "pages" / (page_path.removesuffix(".html").replace("/", "__") + ".jpg")
             report.screenshot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(report.screenshot), full_page=True)
+            page.screenshot(path=str(report.screenshot), full_page=True, type="jpeg", quality=80)
         finally:
             self._current = None
             page.close()
@@ -366,7 +441,7 @@ def _search(browser: Any, site: Any, word: str) -> list[tuple[str, str]]:
         )
         links = page.locator("#search-results ul.search li > a")
         results = [(links.nth(i).get_attribute("href") or "", links.nth(i).inner_text().strip()) for i in range(links.count())]
-        page.screenshot(path=str(ARTIFACTS / "pages" / f"search-{word}.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "pages" / f"search-{word}.jpg"), full_page=True, type="jpeg", quality=80)
         return results
     finally:
         page.close()
@@ -453,30 +528,41 @@ def _luminance(image: Any) -> float:
     return sum(grey.getdata()) / (grey.width * grey.height)
 
 
-def test_dark_mode_keeps_figures_readable(browser: Any, site: Any) -> None:
-    """A chapter in the theme's dark mode: the page turns dark, the figures keep their white background."""
+def _dark_mode_page(root: Path) -> BookPage:
+    """The first chapter with figures (else the first chapter, else the first page)."""
+    with_figures = [page for page in CHAPTERS if 'src="../_images/' in (root / page.html).read_text(encoding="utf-8")]
+    return (with_figures or CHAPTERS or PAGES)[0]
+
+
+def test_dark_mode_keeps_figures_and_text_readable(browser: Any, site: Any) -> None:
+    """A chapter in the theme's dark mode: the page turns dark, figures keep their light card, text keeps its contrast."""
     from PIL import Image
 
-    page_info = next((page for page in CHAPTERS), PAGES[0])
+    page_info = _dark_mode_page(site.root)
     context = browser.new_context(viewport=VIEWPORT, color_scheme="dark")
     context.add_init_script("localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');")
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    context.add_init_script(AXE_SCRIPT)
     page = context.new_page()
     try:
         page.goto(site.url(page_info.html), wait_until="load")
         page.wait_for_load_state("networkidle")
         assert page.evaluate("document.documentElement.dataset.theme") == "dark"
         (ARTIFACTS / "dark").mkdir(parents=True, exist_ok=True)
-        shot = ARTIFACTS / "dark" / (page_info.docname.replace("/", "__") + ".png")
-        page.screenshot(path=str(shot), full_page=True)
-        background = Image.open(BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 40, "height": 40})))
-        assert _luminance(background) < 80, "the page background is not dark in dark mode"
+        shot = ARTIFACTS / "dark" / (page_info.docname.replace("/", "__") + ".jpg")
+        page.screenshot(path=str(shot), full_page=True, type="jpeg", quality=80)
+        corner = Image.open(BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 40, "height": 40})))
+        assert _luminance(corner) < 80, "the page background is not dark in dark mode"
         figures = page.locator(".cell_output img")
         for index in range(figures.count()):
             figure = figures.nth(index)
             figure.scroll_into_view_if_needed()
             picture = Image.open(BytesIO(figure.screenshot()))
-            border = picture.crop((0, 0, picture.width, max(1, picture.height // 20)))
-            assert _luminance(border) > 180, f"figure {index + 1} of {page_info.html} is not on a light background in dark mode"
+            top = picture.crop((0, 0, picture.width, max(1, picture.height // 20)))
+            assert _luminance(top) > 150, f"figure {index + 1} of {page_info.html} is not on a light card in dark mode"
+        violations = [v for v in axe_violations(page) if v["id"] in ("color-contrast", "code-color-contrast")]
+        assert not violations, f"{page_info.html} in dark mode:\n" + "\n".join(map(_describe_violation, violations))
     finally:
         context.close()
 

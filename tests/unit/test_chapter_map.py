@@ -172,6 +172,17 @@ def test_levels_of_a_chain_a_diamond_unknown_prerequisites_and_a_cycle() -> None
     assert sorted(cycle.values()) == [0, 1]
 
 
+def test_skip_lanes_never_overlap() -> None:
+    assert cmap.skip_lanes([]) == []
+    assert cmap.skip_lanes([(0, 2), (1, 3), (2, 4)]) == [0, 1, 0]  # touching at level 2 is fine
+    assert cmap.skip_lanes([(0, 4), (1, 3), (1, 3)]) == [2, 0, 1]  # the shortest inside
+    spans = [(0, 2), (0, 3), (1, 4), (2, 5), (0, 5), (3, 5)]
+    lanes = cmap.skip_lanes(spans)
+    for i, (a, b) in enumerate(spans):
+        for j, (c, d) in enumerate(spans[:i]):
+            assert lanes[i] != lanes[j] or max(a, c) >= min(b, d)
+
+
 def test_map_is_svg_with_real_text_links_and_no_timestamp() -> None:
     book = chapters((1, ()), (2, (1,)), (3, (2,)), (4, (3,)), (5, (3, 2)))
     svg = cmap.draw_chapter_map(book, link=lambda chapter: f"../{chapter.docname}.html")

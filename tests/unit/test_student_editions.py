@@ -224,6 +224,29 @@ def test_run_inspection_accepts_a_good_run_and_names_each_problem(example: nbfor
     assert "cells, expected" in student_run_problems(example, example)[0]
 
 
+def test_command_line_verify_reports_problems(
+    tmp_path: Path, example: nbformat.NotebookNode, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "ch9_doubling.ipynb"
+    nbformat.write(example, source)
+    runs = []
+
+    def fake_run(student: nbformat.NotebookNode, *, cwd: Path) -> nbformat.NotebookNode:  # no kernel in unit tests
+        runs.append(cwd)
+        run = _as_if_run(student)
+        if len(runs) == 2:
+            run.cells[6].outputs = [new_output("error", ename="KeyError", evalue="'x'", traceback=[])]
+        return run
+
+    monkeypatch.setattr(authoring, "execute_student_edition", fake_run)
+    arguments = ["student", "--verify", "--out", str(tmp_path / "out"), str(source)]
+    assert authoring.main(arguments) == 0
+    assert "ok" in capsys.readouterr().out
+    assert authoring.main(arguments) == 1
+    assert "cell 6 ('print(np.arange(4.0).shape)'): KeyError: 'x'" in capsys.readouterr().out
+    assert runs == [tmp_path, tmp_path]  # run where the chapter lives
+
+
 # --------------------------------------------------------------------------- every chapter
 
 
@@ -266,6 +289,16 @@ def test_every_exercise_has_a_self_check_after_its_answer(path: Path) -> None:
         elif cell.cell_type == "code" and check_call_ids(cell.source):
             pending = None
     assert pending is None, f"the answer cell {pending} has no self-check cell after it"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_answer_keys_are_behind_toggles_in_the_book(path: Path) -> None:
+    """The book keeps the answers, collapsed: answer cells hide their input, explanations sit in a dropdown."""
+    for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        if is_answer_cell(cell):
+            assert "hide-input" in _tags(cell), f"answer cell {index} is not tagged hide-input"
+        elif cell.cell_type == "markdown" and "solution" in _tags(cell):
+            assert re.match(r"\s*(```+|:::+)\{dropdown\}", cell.source), f"solution cell {index} is not a {{dropdown}}"
 
 
 @pytest.mark.parametrize("path", [*NOTEBOOKS, "example"], ids=lambda p: getattr(p, "name", p))

@@ -1,0 +1,1 @@
+"""Benchmarks of the book's training loops (``make benchmark``)."""

@@ -1,0 +1,163 @@
+"""Self-checks of chapter 5's exercises: right answers pass, wrong ones get a hint naming the problem."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mtl_helpers.checks import evaluate
+from mtl_helpers.checks.ch5 import EX1_SIZES, EX1_TEMPERATURE
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize("exercise", ["ch5.ex1", "ch5.ex2", "ch5.ex3", "ch5.ex4"])
+def test_unattempted(exercise) -> None:
+    for answer in (None,) if exercise == "ch5.ex1" else (None, _stub):
+        result = evaluate(exercise, answer)
+        assert not result.passed and not result.attempted
+
+
+# Exercise 1: temperature sampling's share for y2 -------------------------------------------------------------
+
+
+def _share(exponent: float) -> float:
+    powered = {task: size**exponent for task, size in EX1_SIZES.items()}
+    return powered["y2"] / sum(powered.values())
+
+
+def test_ex1_right_answer_passes() -> None:
+    assert evaluate("ch5.ex1", _share(1 / EX1_TEMPERATURE)).passed
+    assert evaluate("ch5.ex1", np.float32(_share(1 / EX1_TEMPERATURE))).passed
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (_share(1.0), "proportional"),
+        (_share(EX1_TEMPERATURE), "1/T, not T"),
+        (1 - _share(1 / EX1_TEMPERATURE), "y1's share"),
+        (0.5, "uniform"),
+        (2 * _share(1 / EX1_TEMPERATURE) + 0.01, "not yet"),
+        (-_share(1 / EX1_TEMPERATURE), "between 0 and 1"),
+        (100 * _share(1 / EX1_TEMPERATURE), "between 0 and 1"),
+        ("0.3", "one number"),
+        ([0.3, 0.7], "one number"),
+    ],
+)
+def test_ex1_wrong_answers_get_hints(answer, words) -> None:
+    result = evaluate("ch5.ex1", answer)
+    assert not result.passed and result.attempted
+    assert words in result.message
+
+
+# Exercise 2: the idle task's rise per block ------------------------------------------------------------------
+
+
+def _rises(log, block, *, sign=1.0, trained=False, neighbours=False, swap_keys=False):
+    positions = {int(step): i for i, step in enumerate(log.eval_step)}
+    rises = {"y1": [], "y2": []}
+    for start in range(0, len(log.task), block):
+        measured = log.task[start] if trained else ("y2" if log.task[start] == "y1" else "y1")
+        end = positions[start] + 1 if neighbours else positions[start + block]
+        rises[measured].append(log.eval_mse[measured][end] - log.eval_mse[measured][positions[start]])
+    result = {task: sign * float(np.mean(values)) for task, values in rises.items()}
+    return {"y1": result["y2"], "y2": result["y1"]} if swap_keys else result
+
+
+def test_ex2_right_answer_passes() -> None:
+    assert evaluate("ch5.ex2", _rises).passed
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (lambda log, block: _rises(log, block, sign=-1.0), "signs are flipped"),
+        (lambda log, block: _rises(log, block, trained=True), "NOT trained"),
+        (lambda log, block: _rises(log, block, swap_keys=True), "keys are swapped"),
+        (lambda log, block: _rises(log, block, neighbours=True), "neighbouring evaluations"),
+        (lambda log, block: {k: 2 * v for k, v in _rises(log, block).items()}, "not yet"),
+        (lambda log, block: [0.1, 0.2], "dict with keys"),
+        (lambda log, block: {"y1": float("nan"), "y2": 0.0}, "finite number"),
+        (lambda log, block: 1 / 0, "ZeroDivisionError"),
+        (0.3, "pass the function itself"),
+    ],
+)
+def test_ex2_wrong_answers_get_hints(answer, words) -> None:
+    result = evaluate("ch5.ex2", answer)
+    assert not result.passed and result.attempted
+    assert words in result.message
+
+
+# Exercise 3: standardising targets ----------------------------------------------------------------------------
+
+
+def _standardise(train, test, *, stats_from=None, ddof=0, power=1.0, centre=True, touch_x=False, in_place=False):
+    def scale(data, source):
+        out = data if in_place else dict(data)
+        for task in ("y1", "y2"):
+            mean = source[task].mean(axis=0) if centre else 0.0
+            out[task] = (data[task] - mean) / source[task].std(axis=0, ddof=ddof) ** power
+        if touch_x:
+            out["x"] = (data["x"] - data["x"].mean(axis=0)) / data["x"].std(axis=0)
+        return out
+
+    return scale(train, train), scale(test, train if stats_from is None else test)
+
+
+def test_ex3_right_answers_pass() -> None:
+    assert evaluate("ch5.ex3", _standardise).passed
+    assert evaluate("ch5.ex3", lambda train, test: _standardise(train, test, ddof=1)).passed  # sample std is fine too
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (lambda train, test: _standardise(train, test, stats_from="test"), "its own statistics"),
+        (lambda train, test: _standardise(train, test, power=2.0), "variance"),
+        (lambda train, test: _standardise(train, test, centre=False), "not centred"),
+        (lambda train, test: _standardise(train, test, touch_x=True), "leave the inputs 'x' unchanged"),
+        (lambda train, test: _standardise(train, test, in_place=True), "changed its input dicts"),
+        (lambda train, test: _standardise(train, test)[0], "pair"),
+        (lambda train, test: ({"x": train["x"]}, test), "keys"),
+        (lambda train, test: ({**train, "y1": train["y1"] / 100}, test), "not standardised"),
+    ],
+)
+def test_ex3_wrong_answers_get_hints(answer, words) -> None:
+    result = evaluate("ch5.ex3", answer)
+    assert not result.passed and result.attempted
+    assert words in result.message
+
+
+# Exercise 4: the weights uncertainty weighting settles at ----------------------------------------------------
+
+
+def test_ex4_right_answer_passes() -> None:
+    assert evaluate("ch5.ex4", lambda losses: {task: 1.0 / loss for task, loss in losses.items()}).passed
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (lambda losses: {t: float(np.log(v)) for t, v in losses.items()}, "log-variances"),
+        (lambda losses: dict(losses), "smaller weight"),
+        (lambda losses: {t: 0.5 / v for t, v in losses.items()}, "factor of 0.5"),
+        (lambda losses: {t: 2.0 / v for t, v in losses.items()}, "factor of 2"),
+        (lambda losses: {t: 1.0 / v**2 for t, v in losses.items()}, "not yet"),
+        (lambda losses: 1.0, "dict with keys"),
+        (lambda losses: {"y1": 1.0}, "dict with keys"),
+    ],
+)
+def test_ex4_wrong_answers_get_hints(answer, words) -> None:
+    result = evaluate("ch5.ex4", answer)
+    assert not result.passed and result.attempted
+    assert words in result.message
+
+
+@pytest.mark.parametrize("exercise", ["ch5.ex1", "ch5.ex2", "ch5.ex3", "ch5.ex4"])
+def test_hints_never_print_the_expected_numbers(exercise) -> None:
+    expected = f"{_share(1 / EX1_TEMPERATURE):.3g}"
+    for answer in (0.5, lambda *args: {"y1": 0.0, "y2": 0.0}):
+        assert expected not in evaluate(exercise, answer).message

@@ -1,0 +1,95 @@
+"""Launching a chapter elsewhere (Colab, Binder) uses the one repository address in _config.yml.
+
+Every chapter's first code cell installs ``mtl_helpers`` from that repository
+with ``%pip``, and only when the import fails (on Colab); locally and under
+nbval the package is installed and the cell does nothing. After a fork,
+changing ``repository.url`` in ``_config.yml`` and rewriting the notebooks'
+install line keeps these tests green.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+INSTALL = re.compile(r'%pip install --quiet "mtl-helpers @ git\+(?P<url>[^"@\s]+)@(?P<ref>[^"\s]+)"')
+
+
+def _repository_url() -> str:
+    return CONFIG["repository"]["url"].rstrip("/")
+
+
+def _setup_cell(path: Path) -> str:
+    cells = nbformat.read(path, as_version=4).cells
+    code = [cell for cell in cells if cell.cell_type == "code"]
+    assert code, f"{path.name} has no code cell"
+    return code[0].source
+
+
+def test_repository_is_set_once_and_points_to_github() -> None:
+    url = _repository_url()
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url), (
+        f"repository.url should be https://github.com/<owner>/<repo>, got {url!r}"
+    )
+    assert CONFIG["repository"].get("branch", "main") == "main"
+
+
+def test_launch_and_download_buttons_are_configured() -> None:
+    launch = CONFIG["launch_buttons"]
+    assert launch["colab_url"] == "https://colab.research.google.com"
+    assert launch["binderhub_url"] == "https://mybinder.org"
+    assert CONFIG["html"]["use_download_button"] is True
+    # Without recursive_update, sphinx.config.html_theme_options would replace
+    # the theme options Jupyter Book derives from launch_buttons and repository.
+    if "html_theme_options" in CONFIG.get("sphinx", {}).get("config", {}):
+        assert CONFIG["sphinx"].get("recursive_update") is True
+
+
+def test_binder_installs_the_pinned_requirements_and_the_helpers() -> None:
+    requirements = (ROOT / "binder" / "requirements.txt").read_text(encoding="utf-8")
+    assert "-r ../requirements.txt" in requirements.splitlines()
+    post_build = ROOT / "binder" / "postBuild"
+    assert "pip install --no-deps -e ." in post_build.read_text(encoding="utf-8")
+    assert post_build.stat().st_mode & 0o111, "binder/postBuild must be executable"
+    runtime = (ROOT / "binder" / "runtime.txt").read_text(encoding="utf-8").strip()
+    assert re.fullmatch(r"python-3\.1[1-3]", runtime), f"binder/runtime.txt should pin Python 3.11-3.13, got {runtime!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_install_url_is_the_repository_at_main(path: Path) -> None:
+    match = INSTALL.search(_setup_cell(path))
+    assert match, f'{path.name}: the first code cell has no `%pip install --quiet "mtl-helpers @ git+<url>@main"` line'
+    installed = f"{match['url']}@{match['ref']}"
+    assert installed == f"{_repository_url()}@main", (
+        f"{path.name} installs from {installed}, but _config.yml's repository is {_repository_url()}; rewrite the install line"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_install_runs_only_when_the_helpers_are_missing(path: Path) -> None:
+    lines = _setup_cell(path).splitlines()
+    assert lines[:2] == ["try:", "    import mtl_helpers"], (
+        f"{path.name}: the first code cell should start with try: import mtl_helpers"
+    )
+    handler = next((i for i, line in enumerate(lines) if line.startswith("except ModuleNotFoundError")), None)
+    assert handler is not None, f"{path.name}: the install must sit under `except ModuleNotFoundError:`"
+    pip_lines = [i for i, line in enumerate(lines) if "%pip" in line]
+    assert len(pip_lines) == 1 and pip_lines[0] > handler and lines[pip_lines[0]].startswith("    "), (
+        f"{path.name}: exactly one %pip line, indented under the except clause"
+    )
+
+
+def test_no_other_notebook_cell_installs_anything() -> None:
+    for path in NOTEBOOKS:
+        cells = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+        for index, cell in enumerate(cells[1:], start=2):
+            assert not re.search(r"^\s*[%!]\s*(pip|conda)\b", cell.source, re.MULTILINE), (
+                f"{path.name}: code cell {index} installs packages"
+            )
