@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXT = ROOT / "book" / "_ext"
 
 
-def _load(name: str, path: Path):  # noqa: ANN202 - a module
+def _load(name: str, path: Path):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up
