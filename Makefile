@@ -6,6 +6,7 @@
 #
 # Also: make lab (JupyterLab on the notebooks), make execute (re-run every
 # notebook and store its outputs), make student (student editions),
+# make sync-repository (after changing repository.url in _config.yml),
 # make lint, make benchmark, make clean.
 
 PYTHON ?= python3
@@ -13,7 +14,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test lab execute student lint benchmark clean
+.PHONY: book test lab execute student sync-repository lint benchmark clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +38,9 @@ execute: $(STAMP)
 
 student: $(STAMP)
 	$(BIN)/python -m mtl_helpers.authoring student --out _build/student notebooks/*.ipynb
+
+sync-repository: $(STAMP)
+	$(BIN)/python -m mtl_helpers.authoring sync-repository notebooks/*.ipynb
 
 lint: $(STAMP)
 	$(BIN)/ruff check mtl_helpers tests benchmarks

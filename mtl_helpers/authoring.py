@@ -17,6 +17,11 @@
     "autograded answer" cells and the self-check cells as "autograded tests"
     (one point each), so that ``nbgrader generate_assignment`` and
     ``nbgrader autograde`` work on them without any clicking.
+
+``python -m mtl_helpers.authoring sync-repository notebooks/*.ipynb``
+    Rewrite each chapter's Colab install line so that it installs
+    ``mtl_helpers`` from ``repository.url`` of ``_config.yml`` (run it after
+    pointing the book at a fork; ``make sync-repository``).
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ __all__ = [
     "stub_solutions",
     "student_notebook",
     "student_run_problems",
+    "sync_repository_url",
     "write_nbgrader_source",
     "write_student_edition",
 ]
@@ -497,6 +503,35 @@ def write_nbgrader_source(path: Path, out_dir: Path, *, points: int = 1) -> Path
     return target
 
 
+#: The Colab install line of a chapter's setup cell; group "url" is the repository.
+INSTALL_LINE = re.compile(r'(%pip install --quiet "mtl-helpers @ git\+)(?P<url>[^"@\s]+)(@[^"\s]+")')
+
+
+def repository_url(config_path: Path = Path("_config.yml")) -> str:
+    """The book's repository address: ``repository.url`` of ``_config.yml``."""
+    import yaml
+
+    config = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
+    try:
+        return str(config["repository"]["url"]).rstrip("/")
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"{config_path} has no repository.url; set it to https://github.com/<owner>/<repo>") from error
+
+
+def sync_repository_url(path: Path, url: str) -> bool:
+    """Point the Colab install line of notebook ``path`` at ``url``; return whether it changed."""
+    notebook = nbformat.read(path, as_version=4)
+    changed = False
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and INSTALL_LINE.search(cell.source):
+            updated = INSTALL_LINE.sub(lambda match: f"{match.group(1)}{url}{match.group(3)}", cell.source)
+            changed |= updated != cell.source
+            cell.source = updated
+    if changed:
+        _write(notebook, path)
+    return changed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m mtl_helpers.authoring``."""
     parser = argparse.ArgumentParser(prog="python -m mtl_helpers.authoring", description=__doc__.splitlines()[0])
@@ -513,7 +548,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     grader.add_argument("--out", type=Path, required=True, help="folder, e.g. source/ch3 of an nbgrader course")
     grader.add_argument("--points", type=int, default=1, help="points per exercise (default 1)")
     grader.add_argument("notebooks", nargs="+", help="notebook paths, glob patterns or chapters such as ch3")
+    sync = commands.add_parser("sync-repository", help="point the chapters' Colab install line at _config.yml's repository")
+    sync.add_argument("notebooks", nargs="+", type=Path)
     args = parser.parse_args(argv)
+    if args.command == "sync-repository":
+        url = repository_url()
+        for path in args.notebooks:
+            print(f"{path}: {'now installs from ' + url if sync_repository_url(path, url) else 'already up to date'}")
+        return 0
     if args.command == "execute":
         for path in args.notebooks:
             seconds = execute_notebook(path)
