@@ -20,6 +20,11 @@ Importing this package imports TensorFlow quietly (see
   (steps per second of session, eager, tf.function and compiled loops);
 * :mod:`~mtl_helpers.stats` and :mod:`~mtl_helpers.plots`: results over
   seeds, learning curves;
+* :mod:`~mtl_helpers.sampling`: task samplers and block schedules for
+  alternating training (:class:`TemperatureSampler` ...);
+* :mod:`~mtl_helpers.weighting`: :class:`TargetScaler`, fixed and
+  uncertainty loss weights, :class:`UncertaintyWeightedTrainer`;
+* :mod:`~mtl_helpers.pitfalls`: chapter 5's experiments on the bias pitfalls;
 * :mod:`~mtl_helpers.checks`: :func:`check` for exercise self-checks.
 """
 
@@ -40,6 +45,15 @@ from mtl_helpers.network_diagrams import (
 )
 from mtl_helpers.plots import plot_learning_curves, plot_seed_spread
 from mtl_helpers.runtime import PALETTE, TASK_COLORS, setup
+from mtl_helpers.sampling import (
+    AnnealedSampler,
+    BlockSchedule,
+    Interleaved,
+    ProportionalSampler,
+    SquareRootSampler,
+    TemperatureSampler,
+    UniformSampler,
+)
 from mtl_helpers.speed import SpeedResult, measure_speed, plot_speeds
 from mtl_helpers.stats import SeedSummary, paired_difference, summarize_seeds
 from mtl_helpers.training import (
@@ -49,22 +63,41 @@ from mtl_helpers.training import (
     article_adam,
     mean_squared_errors,
 )
+from mtl_helpers.weighting import (
+    FixedWeights,
+    TargetScaler,
+    UncertaintyWeightedTrainer,
+    UncertaintyWeights,
+    WeightedJointTrainer,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AlternatingTrainer",
+    "AnnealedSampler",
+    "BlockSchedule",
+    "FixedWeights",
     "GradientMap",
+    "Interleaved",
     "JointTrainer",
     "NetworkSpec",
     "PALETTE",
+    "ProportionalSampler",
     "RelatedTasks",
     "SeedSummary",
     "SpeedResult",
+    "SquareRootSampler",
+    "TargetScaler",
     "TASKS",
     "TASK_COLORS",
+    "TemperatureSampler",
     "TrainingLog",
     "TwoHeadNet",
+    "UncertaintyWeightedTrainer",
+    "UncertaintyWeights",
+    "UniformSampler",
+    "WeightedJointTrainer",
     "article_adam",
     "article_batch",
     "article_weights",

@@ -35,7 +35,7 @@ import numpy as np
 from matplotlib import ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from tqdm.auto import tqdm
+from tqdm.std import tqdm
 
 from mtl_helpers._tensorflow import tf
 from mtl_helpers._validation import positive_int
@@ -324,7 +324,9 @@ class Results:
 
 
 def _progress(iterable: Iterable[Any], *, total: int, description: str, show: bool) -> Iterable[Any]:
-    # disable=None hides the bar when output is not a terminal (as under nbval).
+    # The text bar with disable=None draws only on a terminal. tqdm.auto would pick the
+    # notebook widget, which ignores disable=None and leaves a widget (without its state)
+    # in every executed notebook, which the book then cannot render.
     return tqdm(iterable, total=total, desc=description, disable=None if show else True, leave=False)
 
 

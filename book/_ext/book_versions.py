@@ -264,9 +264,7 @@ def setup(app: Any) -> dict[str, Any]:
                 for entry in record.notebooks
             ]
             rows.append((nodes.strong(text="All chapters"), nodes.strong(text=format_duration(record.total_seconds)), ""))
-            intro = nodes.paragraph(
-                text=f"Measured on {record.machine}, {record.measured}, while make test re-executed every chapter."
-            )
+            intro = nodes.paragraph(text=f"Measured on {record.machine}, {record.measured}, by nbval re-executing each chapter.")
             return [intro, _table(("Chapter", "Run time (nbval)", "Outputs reproduced"), rows, classes=["execution-report"])]
 
         def _chapter(self, entry: NotebookTime) -> Any:
