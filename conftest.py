@@ -13,6 +13,7 @@ which the book's execution-report page renders.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from collections import defaultdict
@@ -22,6 +23,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent
 TIMES_FILE = ROOT / "_build" / "execution-times.json"
+
+# Notebooks executed by the tests draw no progress bars (see mtl_helpers.progress).
+os.environ["MTL_BOOK_HIDE_PROGRESS"] = "1"
 
 _notebook_seconds: dict[str, float] = defaultdict(float)
 _notebook_failed: set[str] = set()
@@ -42,8 +46,6 @@ def pytest_runtest_logreport(report):
 
 
 def _machine() -> str:
-    import os
-
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"
 
 
@@ -52,19 +54,33 @@ def pytest_collection_finish(session):
     session.config._mtl_start = time.perf_counter()
 
 
-def pytest_sessionfinish(session, exitstatus):
+def write_execution_times() -> None:
+    """Record this run's notebook times in ``_build/execution-times.json``.
+
+    Notebooks that this run did not execute keep their earlier entry (each
+    entry says when it was measured), so running one chapter's nbval does not
+    erase the others. Does nothing when no notebook ran.
+    """
     if not _notebook_seconds:
         return
+    now = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    notebooks = {}
+    if TIMES_FILE.is_file():
+        try:
+            notebooks = json.loads(TIMES_FILE.read_text()).get("notebooks", {})
+        except (ValueError, AttributeError):
+            notebooks = {}
+    existing = {path.name for path in (ROOT / "notebooks").glob("*.ipynb")}
+    notebooks = {name: entry for name, entry in notebooks.items() if name in existing}
+    for name, seconds in _notebook_seconds.items():
+        notebooks[name] = {"seconds": round(seconds, 1), "passed": name not in _notebook_failed, "measured": now}
     TIMES_FILE.parent.mkdir(parents=True, exist_ok=True)
-    record = {
-        "machine": _machine(),
-        "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "notebooks": {
-            name: {"seconds": round(seconds, 1), "passed": name not in _notebook_failed}
-            for name, seconds in sorted(_notebook_seconds.items())
-        },
-    }
+    record = {"machine": _machine(), "measured": now, "notebooks": dict(sorted(notebooks.items()))}
     TIMES_FILE.write_text(json.dumps(record, indent=2) + "\n")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    write_execution_times()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

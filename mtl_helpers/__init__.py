@@ -44,7 +44,7 @@ from mtl_helpers.network_diagrams import (
     plot_gradient_map,
 )
 from mtl_helpers.plots import plot_learning_curves, plot_seed_spread
-from mtl_helpers.runtime import PALETTE, TASK_COLORS, setup
+from mtl_helpers.runtime import PALETTE, TASK_COLORS, progress, setup
 from mtl_helpers.sampling import (
     AnnealedSampler,
     BlockSchedule,
@@ -117,6 +117,7 @@ __all__ = [
     "plot_gradient_map",
     "plot_learning_curves",
     "plot_seed_spread",
+    "progress",
     "plot_speeds",
     "required_operations",
     "summarize_seeds",

@@ -191,21 +191,8 @@ def restart(trainer: AlternatingTrainer, weights: Mapping[str, Any]) -> Alternat
     """
     if not isinstance(trainer, AlternatingTrainer):
         raise TypeError(f"trainer must be a mtl_helpers.AlternatingTrainer, got {type(trainer).__name__}")
-    net = trainer.net
-    variables = {"shared": net.shared, **net.heads, **{f"{name}_bias": bias for name, bias in net.biases.items()}}
-    if set(weights) != set(variables):
-        raise ValueError(f"weights must have exactly the keys {sorted(variables)}, got {sorted(weights)}")
-    for name, variable in variables.items():
-        array = np.asarray(weights[name], dtype=np.float32)
-        if array.shape != tuple(variable.shape):
-            raise ValueError(f"weights[{name!r}] has shape {array.shape}, expected {tuple(variable.shape)}")
-        variable.assign(array)
-    for task, optimizer in trainer.optimizers.items():
-        optimizer = _check_adam(optimizer)
-        optimizer.iterations.assign(0)
-        for variable in net.trainable_for(task):
-            for slot in _slot_variables(optimizer, variable):
-                slot.assign(tf.zeros_like(slot))
+    trainer.net.set_weights(weights)
+    trainer.reset_optimizer_state()
     return trainer
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import re
 import sys
 import time
@@ -38,6 +39,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbformat import NotebookNode
+
+from mtl_helpers.runtime import HIDE_PROGRESS_ENV
 
 __all__ = [
     "BEGIN_SOLUTION",
@@ -92,6 +95,7 @@ def execute_notebook(path: Path, *, timeout: int = CELL_TIMEOUT_SECONDS) -> floa
     if path.suffix != ".ipynb" or not path.is_file():
         raise FileNotFoundError(f"no notebook at {path}; pass paths like notebooks/ch1_computation_graphs.ipynb")
     notebook = nbformat.read(path, as_version=4)
+    os.environ[HIDE_PROGRESS_ENV] = "1"  # the kernel inherits it: no progress bars stored
     client = NotebookClient(
         notebook,
         kernel_name=KERNEL_NAME,
@@ -312,6 +316,7 @@ def execute_student_edition(
 ) -> NotebookNode:
     """Execute a student edition top to bottom in ``cwd``, letting cells fail, and return it with outputs."""
     executed = copy.deepcopy(notebook)
+    os.environ[HIDE_PROGRESS_ENV] = "1"
     client = NotebookClient(
         executed,
         kernel_name=KERNEL_NAME,

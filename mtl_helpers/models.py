@@ -170,12 +170,34 @@ class TwoHeadNet(tf.Module):
         variables = [self.shared, *self.heads.values()]
         return variables + list(self.biases.values())
 
+    def _named_variables(self) -> dict[str, tf.Variable]:
+        variables = {"shared": self.shared, **self.heads}
+        variables.update({f"{name}_bias": bias for name, bias in self.biases.items()})
+        return variables
+
+    def set_weights(self, weights: Mapping[str, Any]) -> None:
+        """Assign every weight (and bias) from arrays keyed like :meth:`get_weights`.
+
+        Used to restart an experiment without building (and tracing) new
+        trainers; the variables keep their identity.
+        """
+        variables = self._named_variables()
+        if not isinstance(weights, Mapping) or set(weights) != set(variables):
+            got = sorted(weights) if isinstance(weights, Mapping) else type(weights).__name__
+            raise ValueError(f"weights must have exactly the keys {sorted(variables)}, got {got}")
+        arrays = {}
+        for name, variable in variables.items():
+            shape = tuple(variable.shape)
+            array = np.asarray(weights[name], dtype=np.float32)
+            if array.shape != shape or not np.all(np.isfinite(array)):
+                raise ValueError(f"weights[{name!r}] must be finite with shape {shape}, got shape {array.shape}")
+            arrays[name] = array
+        for name, variable in variables.items():
+            variable.assign(arrays[name])
+
     def get_weights(self) -> dict[str, np.ndarray]:
         """Copies of the current weights, keyed like the ``weights`` argument."""
-        arrays = {"shared": self.shared.numpy().copy()}
-        arrays.update({task: head.numpy().copy() for task, head in self.heads.items()})
-        arrays.update({f"{name}_bias": bias.numpy().copy() for name, bias in self.biases.items()})
-        return arrays
+        return {name: variable.numpy().copy() for name, variable in self._named_variables().items()}
 
 
 def keras_two_head_model(

@@ -35,14 +35,13 @@ import numpy as np
 from matplotlib import ticker
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from tqdm.std import tqdm
 
 from mtl_helpers._tensorflow import tf
 from mtl_helpers._validation import positive_int
 from mtl_helpers.data import TASKS, RelatedTasks
 from mtl_helpers.models import TwoHeadNet
 from mtl_helpers.plots import plot_seed_spread
-from mtl_helpers.runtime import PALETTE, TASK_COLORS
+from mtl_helpers.runtime import PALETTE, TASK_COLORS, progress
 from mtl_helpers.sampling import BlockSchedule, dataset_sizes
 from mtl_helpers.stats import SeedSummary, summarize_seeds
 from mtl_helpers.training import AlternatingTrainer, JointTrainer, TrainingLog, article_adam
@@ -93,14 +92,6 @@ def _seed_list(seeds: Iterable[int]) -> list[int]:
     return seeds
 
 
-def _optimizers(trainer: Any) -> list[tf.keras.optimizers.Optimizer]:
-    if isinstance(trainer, AlternatingTrainer):
-        return list(trainer.optimizers.values())
-    if isinstance(trainer, JointTrainer | WeightedJointTrainer):
-        return [trainer.optimizer]
-    raise TypeError(f"cannot restart a {type(trainer).__name__}; expected a trainer from mtl_helpers")
-
-
 def restart(net: TwoHeadNet, trainers: Sequence[Any], *, seed: int) -> None:
     """Put ``net`` and its trainers back to a fresh start for ``seed``.
 
@@ -121,16 +112,11 @@ def restart(net: TwoHeadNet, trainers: Sequence[Any], *, seed: int) -> None:
     fresh = TwoHeadNet(
         net.in_dim, net.shared_units, net.head_units, seed=seed, output_activation=net.output_activation, use_bias=net.use_bias
     ).get_weights()
-    variables = {"shared": net.shared, **net.heads, **{f"{name}_bias": bias for name, bias in net.biases.items()}}
-    for name, variable in variables.items():
-        variable.assign(fresh[name])
+    net.set_weights(fresh)
     for trainer in trainers:
         if trainer.net is not net:
             raise ValueError("every trainer must be built on the network being restarted")
-        for optimizer in _optimizers(trainer):
-            for variable in optimizer.variables:
-                if "learning_rate" not in variable.path:
-                    variable.assign(tf.zeros_like(variable))
+        trainer.reset_optimizer_state()
         if isinstance(trainer, WeightedJointTrainer):
             trainer.weighting.reset()
 
@@ -323,11 +309,8 @@ class Results:
         return list(dict.fromkeys(record[field] for record in self.records if field in record))
 
 
-def _progress(iterable: Iterable[Any], *, total: int, description: str, show: bool) -> Iterable[Any]:
-    # The text bar with disable=None draws only on a terminal. tqdm.auto would pick the
-    # notebook widget, which ignores disable=None and leaves a widget (without its state)
-    # in every executed notebook, which the book then cannot render.
-    return tqdm(iterable, total=total, desc=description, disable=None if show else True, leave=False)
+def _progress_if(show: bool, iterable: Iterable[Any], *, total: int, description: str) -> Iterable[Any]:
+    return progress(iterable, total=total, description=description) if show else iterable
 
 
 # ----------------------------------------------------------------------------
@@ -420,7 +403,8 @@ def size_ratio_sweep(
     steps : int, default 1000
     seeds : iterable of int, default range(5)
     progress : bool, default True
-        Show a progress bar (hidden when the output is not a terminal).
+        Show a progress bar when a person runs the sweep (see
+        :func:`mtl_helpers.progress`).
 
     Returns
     -------
@@ -443,7 +427,7 @@ def size_ratio_sweep(
     total = len(seeds) * len(ratios)
     runs = ((seed, ratio) for seed in seeds for ratio in ratios)
     single_cache: dict[tuple[str, int, int], float] = {}
-    for seed, ratio in _progress(runs, total=total, description="size ratios", show=progress):
+    for seed, ratio in _progress_if(progress, runs, total=total, description="size ratios"):
         datasets = tasks.sample_separate({"y1": ratio * small_size, "y2": small_size}, seed=seed)
         sizes = dataset_sizes(datasets)
         repeated = {task: {key: np.tile(value, (rows // sizes[task], 1)) for key, value in data.items()}
@@ -581,7 +565,7 @@ def block_sweep(
     results, curves = Results(), {}
     runs = [(seed, block, last) for seed in seeds for block in blocks for last in TASKS]
     data_by_seed: dict[int, dict[str, np.ndarray]] = {}
-    for seed, block, last in _progress(runs, total=len(runs), description="block schedules", show=progress):
+    for seed, block, last in _progress_if(progress, runs, total=len(runs), description="block schedules"):
         if seed not in data_by_seed:
             data_by_seed[seed] = tasks.sample(n_examples, seed=seed)
         data = data_by_seed[seed]
@@ -653,7 +637,7 @@ def loss_scale_experiment(
     variance = {task: float(np.var(scaled_test[task])) for task in TASKS}
     variance_same = {task: float(np.var(test[task])) for task in TASKS}
     runs = [(seed, method) for seed in seeds for method in methods]
-    for seed, method in _progress(runs, total=len(runs), description="loss scale", show=progress):
+    for seed, method in _progress_if(progress, runs, total=len(runs), description="loss scale"):
         original = tasks.sample(n_examples, seed=seed)
         scaled_train = {**original, "y1": original["y1"] * np.float32(scale)}
         factor = {task: 1.0 / variance[task] for task in TASKS}  # MSE -> normalised MSE

@@ -10,13 +10,21 @@ import logging
 import os
 import random
 import warnings
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 import matplotlib as mpl
 import numpy as np
 
 from mtl_helpers._tensorflow import tf
 
-__all__ = ["setup", "PALETTE", "TASK_COLORS"]
+Item = TypeVar("Item")
+
+__all__ = ["setup", "progress", "PALETTE", "TASK_COLORS", "HIDE_PROGRESS_ENV"]
+
+#: When this environment variable is set (the test suite and ``make execute``
+#: set it), :func:`progress` draws nothing, so no bar is stored in a notebook.
+HIDE_PROGRESS_ENV = "MTL_BOOK_HIDE_PROGRESS"
 
 #: Okabe-Ito colours: distinguishable with colour-blindness and legible on the
 #: white figure background used in both the light and the dark page theme.
@@ -89,3 +97,28 @@ def setup(seed: int = 0) -> None:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     mpl.rcParams.update(_STYLE)
     np.set_printoptions(precision=4, suppress=True)
+
+
+def progress(iterable: Iterable[Item], *, total: int | None = None, description: str = "") -> Iterator[Item]:
+    """Iterate with a progress bar when a person runs the notebook.
+
+    A sweep over seeds or settings that takes more than a few seconds shows a
+    bar in JupyterLab, Colab or a terminal (``tqdm.auto``). When the test
+    suite or ``make execute`` runs the notebook they set
+    :data:`HIDE_PROGRESS_ENV`, and the bar is not drawn at all: nothing about
+    it is stored in the notebook or compared by nbval.
+
+    Parameters
+    ----------
+    iterable : iterable
+    total : int, optional
+        Number of items, when ``len(iterable)`` is not available.
+    description : str, optional
+        Shown before the bar.
+    """
+    if os.environ.get(HIDE_PROGRESS_ENV):
+        yield from iterable
+        return
+    from tqdm.auto import tqdm
+
+    yield from tqdm(iterable, total=total, desc=description or None, leave=False)

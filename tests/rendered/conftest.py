@@ -101,11 +101,7 @@ def _flush_execution_times(config: pytest.Config) -> None:
     for plugin in config.pluginmanager.get_plugins():
         plugin_file = getattr(plugin, "__file__", None)
         if plugin_file and Path(plugin_file).resolve() == ROOT / "conftest.py":
-            writer = getattr(plugin, "write_execution_times", None)
-            if writer is not None:
-                writer()
-            elif hasattr(plugin, "pytest_sessionfinish"):
-                plugin.pytest_sessionfinish(session=None, exitstatus=0)
+            plugin.write_execution_times()
 
 
 @pytest.fixture(scope="session")

@@ -98,3 +98,15 @@ def test_keras_model_matches_two_head_net(rng: np.random.Generator, use_bias: bo
 def test_tensor_batches_are_accepted(rng: np.random.Generator) -> None:
     batch = {key: tf.constant(value) for key, value in article_batch(rng).items()}
     assert sorted(TwoHeadNet().losses(batch)) == ["y1", "y2"]
+
+
+def test_set_weights_round_trips_and_checks_its_input() -> None:
+    source, target = TwoHeadNet(seed=1, use_bias=True), TwoHeadNet(seed=2, use_bias=True)
+    target.set_weights(source.get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(source.get_weights().values(), target.get_weights().values(), strict=True))
+    with pytest.raises(ValueError, match="exactly the keys"):
+        target.set_weights({"shared": np.zeros((10, 20))})
+    bad = source.get_weights()
+    bad["y1"] = np.zeros((3, 3))
+    with pytest.raises(ValueError, match=r"weights\['y1'\] must be finite with shape \(20, 20\)"):
+        target.set_weights(bad)

@@ -48,3 +48,10 @@ def test_op_determinism_is_on() -> None:
 
     mtl_helpers.setup(seed=0)
     assert config.is_op_determinism_enabled()
+
+
+def test_progress_yields_every_item_with_or_without_a_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(mtl_helpers.runtime.HIDE_PROGRESS_ENV, "1")
+    assert list(mtl_helpers.progress(range(3), description="hidden")) == [0, 1, 2]
+    monkeypatch.delenv(mtl_helpers.runtime.HIDE_PROGRESS_ENV)
+    assert list(mtl_helpers.progress(iter("ab"), total=2)) == ["a", "b"]

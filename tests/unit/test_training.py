@@ -228,3 +228,20 @@ def test_compat_v1_graph_is_private_and_defaults_match_two_head_net() -> None:
 def test_package_exports_the_contract() -> None:
     for name in ("setup", "article_batch", "TwoHeadNet", "AlternatingTrainer", "JointTrainer", "compat_v1", "check"):
         assert name in mtl_helpers.__all__ and hasattr(mtl_helpers, name)
+
+
+@pytest.mark.parametrize("trainer_class", [AlternatingTrainer, JointTrainer])
+def test_a_reset_trainer_matches_a_new_one(trainer_class: type) -> None:
+    tasks = RelatedTasks(correlation=0.5)
+    options = {"head_units": 1, "output_activation": "linear", "use_bias": True}
+
+    def train(trainer: AlternatingTrainer | JointTrainer) -> np.ndarray:
+        if isinstance(trainer, AlternatingTrainer):
+            return trainer.fit(tasks.sample_separate({"y1": 30, "y2": 30}, seed=0), ["y1", "y2"] * 10, batch_size=4).loss
+        return trainer.fit(tasks.sample(30, seed=0), 20, batch_size=4).loss
+
+    reused = trainer_class(TwoHeadNet(seed=1, **options))
+    train(reused)
+    reused.net.set_weights(TwoHeadNet(seed=2, **options).get_weights())
+    reused.reset_optimizer_state()
+    np.testing.assert_array_equal(train(reused), train(trainer_class(TwoHeadNet(seed=2, **options))))
