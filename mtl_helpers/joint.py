@@ -32,7 +32,7 @@ import numpy as np
 from mtl_helpers._validation import positive_int
 from mtl_helpers.data import RelatedTasks
 from mtl_helpers.models import TwoHeadNet
-from mtl_helpers.stats import paired_difference
+from mtl_helpers.stats import check_seeds, paired_difference
 from mtl_helpers.training import AlternatingTrainer, JointTrainer, article_adam
 
 __all__ = ["alternating_schedule", "compare_alternating_joint", "describe_paired_difference"]
@@ -80,15 +80,6 @@ def alternating_schedule(
     if kind == "coin":
         return tasks[rng.integers(tasks.size, size=steps_per_task * tasks.size)]
     raise ValueError(f"kind must be 'balanced' or 'coin', got {kind!r}")
-
-
-def _seed_list(seeds: Sequence[int]) -> list[int]:
-    seeds = [positive_int(seed, name="each seed", minimum=0) for seed in seeds]
-    if len(seeds) < 2:
-        raise ValueError(f"seeds must hold at least 2 seeds to show a spread, got {seeds}; try range(5)")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct, got {seeds}")
-    return seeds
 
 
 def compare_alternating_joint(
@@ -156,7 +147,7 @@ def compare_alternating_joint(
         raise TypeError(f"tasks must be a mtl_helpers.RelatedTasks, got {type(tasks).__name__}")
     n_train = positive_int(n_train, name="n_train")
     steps = positive_int(steps, name="steps")
-    seeds = _seed_list(seeds)
+    seeds = check_seeds(seeds)
     batch_size = positive_int(batch_size, name="batch_size")
     shared_units = positive_int(shared_units, name="shared_units")
     test_seed = positive_int(test_seed, name="test_seed", minimum=0)

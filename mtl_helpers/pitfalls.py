@@ -43,7 +43,7 @@ from mtl_helpers.models import TwoHeadNet
 from mtl_helpers.plots import plot_seed_spread
 from mtl_helpers.runtime import PALETTE, TASK_COLORS, progress
 from mtl_helpers.sampling import BlockSchedule, dataset_sizes
-from mtl_helpers.stats import SeedSummary, summarize_seeds
+from mtl_helpers.stats import SeedSummary, check_seeds, summarize_seeds
 from mtl_helpers.training import AlternatingTrainer, JointTrainer, TrainingLog, article_adam
 from mtl_helpers.weighting import (
     FixedWeights,
@@ -81,15 +81,6 @@ SamplerFactory = Callable[[Mapping[str, int], int], Any]
 # ----------------------------------------------------------------------------
 # Running many seeds with few traces
 # ----------------------------------------------------------------------------
-
-
-def _seed_list(seeds: Iterable[int]) -> list[int]:
-    seeds = [positive_int(seed, name="seed", minimum=0) for seed in seeds]
-    if len(seeds) < 2:
-        raise ValueError(f"give at least 2 seeds so results have a spread, got {seeds}")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds repeat: {seeds}; give distinct seeds such as range(5)")
-    return seeds
 
 
 def restart(net: TwoHeadNet, trainers: Sequence[Any], *, seed: int) -> None:
@@ -414,7 +405,7 @@ def size_ratio_sweep(
         fraction of steps that trained ``y2``; single-task baselines have
         method ``"single-task"`` and only their own task's MSE.
     """
-    seeds = _seed_list(seeds)
+    seeds = check_seeds(seeds)
     ratios = [positive_int(ratio, name="ratio") for ratio in ratios]
     small_size = positive_int(small_size, name="small_size")
     steps = positive_int(steps, name="steps")
@@ -553,7 +544,7 @@ def block_sweep(
     curves : dict
         ``{(last, seed): TrainingLog}`` for ``curve_block``.
     """
-    seeds = _seed_list(seeds)
+    seeds = check_seeds(seeds)
     blocks = [positive_int(block, name="block") for block in blocks]
     steps = positive_int(steps, name="steps")
     if steps < 2 * max(blocks):
@@ -628,7 +619,7 @@ def loss_scale_experiment(
         ``{(method, seed): TrainingLog}`` with ``eval_mse`` already
         normalised (when ``eval_every`` is given, for learning curves).
     """
-    seeds = _seed_list(seeds)
+    seeds = check_seeds(seeds)
     if not np.isfinite(scale) or scale <= 0:
         raise ValueError(f"scale must be a positive number, got {scale!r}")
     methods = ["same units", "plain sum", "target normalisation", "fixed weights", "uncertainty"]

@@ -7,12 +7,14 @@ the prose quotes and the tables print.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SeedSummary", "summarize_seeds", "paired_difference"]
+from mtl_helpers._validation import positive_int
+
+__all__ = ["SeedSummary", "summarize_seeds", "paired_difference", "check_seeds"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +71,16 @@ def paired_difference(first: Sequence[float], second: Sequence[float]) -> SeedSu
     if a.shape != b.shape:
         raise ValueError(f"first and second must hold one value per seed each, got {a.size} and {b.size}")
     return summarize_seeds(a - b)
+
+
+def check_seeds(seeds: Iterable[int]) -> list[int]:
+    """The seeds of a comparison as a list: at least 2, distinct, each >= 0.
+
+    Raises ``ValueError`` saying what to fix otherwise (e.g. "try range(5)").
+    """
+    seeds = [positive_int(seed, name="each seed", minimum=0) for seed in seeds]
+    if len(seeds) < 2:
+        raise ValueError(f"give at least 2 seeds so that results have a spread, got {seeds}; try range(5)")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct, got {seeds}; try range(5)")
+    return seeds

@@ -268,8 +268,9 @@ class AlternatingTrainer(_Trainer):
 
     @property
     def tracing_count(self) -> int:
-        """How many times the step functions have been traced (2 after one step of each task)."""
-        return sum(fn.experimental_get_tracing_count() for fn in self._step_fns.values())
+        """How many times the step functions (once per task) and the training loop have been traced."""
+        steps = sum(fn.experimental_get_tracing_count() for fn in self._step_fns.values())
+        return steps + self._loop_fn.experimental_get_tracing_count()
 
     def _loop(self, task_ids: tf.Tensor, indices: tf.Tensor, *data: tf.Tensor) -> tf.Tensor:
         """Steps ``task_ids`` (steps,) on rows ``indices`` (steps, batch) of each task's data, in-graph."""
@@ -371,6 +372,9 @@ class JointTrainer(_Trainer):
     >>> trainer = JointTrainer(TwoHeadNet(seed=0), loss_weights={"y1": 1.0, "y2": 0.5})
     >>> sorted(trainer.step(article_batch(np.random.default_rng(0))))
     ['total', 'y1', 'y2']
+
+    Subclasses change the objective by overriding :meth:`objective` (and,
+    to log more than the total per step, :meth:`_record` and :meth:`_log`).
     """
 
     def __init__(
@@ -383,27 +387,41 @@ class JointTrainer(_Trainer):
     ) -> None:
         self.net = _check_net(net)
         self.loss_weights = task_weights(loss_weights, net.tasks)
+        self._compile(make_optimizer, jit_compile=jit_compile)
+
+    def _compile(
+        self, make_optimizer: OptimizerFactory, *, jit_compile: bool, extra_variables: Sequence[tf.Variable] = ()
+    ) -> None:
+        """Create the optimizer over the network's (and ``extra_variables``) and the compiled functions."""
         self.optimizer = _make_optimizer(make_optimizer)
-        self.variables = net.all_variables
+        self.variables = [*self.net.all_variables, *extra_variables]
         self.optimizer.build(self.variables)
-        spec_x = tf.TensorSpec([None, net.in_dim], tf.float32)
-        spec_y = tf.TensorSpec([None, net.head_units], tf.float32)
-        self._step_fn = tf.function(self._step, input_signature=[spec_x, *[spec_y for _ in net.tasks]])
-        self._concrete_step = self._step_fn.get_concrete_function()
+        spec_x = tf.TensorSpec([None, self.net.in_dim], tf.float32)
+        spec_y = tf.TensorSpec([None, self.net.head_units], tf.float32)
+        self._step_fn = tf.function(self._step, input_signature=[spec_x, *[spec_y for _ in self.net.tasks]])
+        self._concrete_step: Callable[..., dict[str, tf.Tensor]] | None = None  # traced by the first step()
         self._loop_fn = tf.function(
             self._loop,
-            input_signature=[tf.TensorSpec([None, None], tf.int32), spec_x, *[spec_y for _ in net.tasks]],
+            input_signature=[tf.TensorSpec([None, None], tf.int32), spec_x, *[spec_y for _ in self.net.tasks]],
             jit_compile=_check_flag(jit_compile, "jit_compile"),
         )
+
+    def objective(self, batch: Mapping[str, tf.Tensor]) -> tuple[dict[str, tf.Tensor], tf.Tensor, dict[str, tf.Tensor]]:
+        """The task losses, the total to minimise and extra values to report, for one batch.
+
+        Here: each task's ``tf.nn.l2_loss`` and their weighted sum; no extras.
+        """
+        losses = self.net.losses(batch)
+        total = tf.add_n([self.loss_weights[task] * losses[task] for task in self.net.tasks])
+        return losses, total, {}
 
     def _step(self, x: tf.Tensor, *targets: tf.Tensor) -> dict[str, tf.Tensor]:
         batch = {"x": x, **dict(zip(self.net.tasks, targets, strict=True))}
         with tf.GradientTape() as tape:
-            losses = self.net.losses(batch)
-            total = tf.add_n([self.loss_weights[task] * losses[task] for task in self.net.tasks])
+            losses, total, extras = self.objective(batch)
         gradients = tape.gradient(total, self.variables)
         self.optimizer.apply_gradients(zip(gradients, self.variables, strict=True))
-        return {**losses, "total": total}
+        return {**losses, "total": total, **extras}
 
     def step(self, batch: Mapping[str, Any]) -> dict[str, float]:
         """One update of every variable on the weighted sum of the task losses.
@@ -419,22 +437,33 @@ class JointTrainer(_Trainer):
             ``{"y1": loss, "y2": loss, "total": weighted sum}``, before the update.
         """
         tensors = _batch_tensors(self.net, batch, self.net.tasks)
-        losses = self._concrete_step(tensors["x"], *[tensors[task] for task in self.net.tasks])
-        return {key: float(value.numpy()) for key, value in losses.items()}
+        if self._concrete_step is None:
+            # Calling the concrete function skips tf.function's argument binding.
+            self._concrete_step = self._step_fn.get_concrete_function()
+        values = self._concrete_step(tensors["x"], *[tensors[task] for task in self.net.tasks])
+        return {key: float(value.numpy()) for key, value in values.items()}
 
     @property
     def tracing_count(self) -> int:
-        """How many times the step function has been traced."""
-        return self._step_fn.experimental_get_tracing_count()
+        """How many times the step and the training loop have been traced (once each at most)."""
+        return self._step_fn.experimental_get_tracing_count() + self._loop_fn.experimental_get_tracing_count()
+
+    def _record(self, result: dict[str, tf.Tensor]) -> tf.Tensor:
+        """What the compiled loop keeps of each step: a vector, here ``[total]``."""
+        return tf.stack([result["total"]])
+
+    def _log(self, rows: np.ndarray, eval_step: np.ndarray, eval_mse: dict[str, np.ndarray]) -> TrainingLog:
+        """Turn the loop's records (steps, k) into the log :meth:`fit` returns."""
+        return TrainingLog(loss=rows[:, 0], task=np.full(len(rows), "joint"), eval_step=eval_step, eval_mse=eval_mse)
 
     def _loop(self, indices: tf.Tensor, x_all: tf.Tensor, *targets_all: tf.Tensor) -> tf.Tensor:
         steps = tf.shape(indices)[0]
-        losses = tf.TensorArray(tf.float32, size=steps)
+        records = tf.TensorArray(tf.float32, size=steps)
         for t in tf.range(steps):
             row = indices[t]
             result = self._step(tf.gather(x_all, row), *[tf.gather(y, row) for y in targets_all])
-            losses = losses.write(t, result["total"])
-        return losses.stack()
+            records = records.write(t, self._record(result))
+        return records.stack()
 
     def fit(
         self,
@@ -473,6 +502,5 @@ class JointTrainer(_Trainer):
         def run(start: int, stop: int) -> np.ndarray:
             return self._loop_fn(tf.constant(indices[start:stop]), tensors["x"], *targets).numpy()
 
-        loss, eval_step, eval_mse = self._run_chunks(steps, eval_data, eval_every, run)
-        return TrainingLog(loss=loss, task=np.full(steps, "joint"), eval_step=eval_step, eval_mse=eval_mse)
-
+        rows, eval_step, eval_mse = self._run_chunks(steps, eval_data, eval_every, run)
+        return self._log(rows, eval_step, eval_mse)

@@ -40,17 +40,14 @@ from typing import Any
 import numpy as np
 
 from mtl_helpers._tensorflow import tf
-from mtl_helpers._validation import known_task, positive_int, task_weights
+from mtl_helpers._validation import known_task, task_weights
 from mtl_helpers.data import TASKS
 from mtl_helpers.models import TwoHeadNet
 from mtl_helpers.training import (
+    JointTrainer,
     OptimizerFactory,
     TrainingLog,
-    _batch_indices,
-    _batch_tensors,
     _check_net,
-    _make_optimizer,
-    _Trainer,
     article_adam,
 )
 
@@ -355,7 +352,7 @@ class WeightedTrainingLog(TrainingLog):
     weights: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-class WeightedJointTrainer(_Trainer):
+class WeightedJointTrainer(JointTrainer):
     """Joint training on a weighted sum of the tasks' mean squared errors.
 
     Parameters
@@ -366,9 +363,11 @@ class WeightedJointTrainer(_Trainer):
         trainable variables (if any) are trained with the network.
     make_optimizer : callable, default :func:`article_adam`
     jit_compile : bool, default False
-        Compile :meth:`fit`'s loop with XLA: several times faster per step
-        on a CPU, but XLA compiles again (a second or more) for every new
-        number of steps per chunk, so keep ``eval_every`` fixed.
+        See :class:`mtl_helpers.AlternatingTrainer`.
+
+    ``step`` returns ``{"y1": mse, "y2": mse, "total": weighted total,
+    "weight_y1": w1, "weight_y2": w2}`` (before the update); ``fit`` returns a
+    :class:`WeightedTrainingLog`.
 
     Examples
     --------
@@ -389,115 +388,28 @@ class WeightedJointTrainer(_Trainer):
         jit_compile: bool = False,
     ) -> None:
         self.net = _check_net(net)
-        if not isinstance(jit_compile, bool):
-            raise TypeError(f"jit_compile must be True or False, got {jit_compile!r}")
         if not isinstance(weighting, FixedWeights | UncertaintyWeights):
             raise TypeError(f"weighting must be FixedWeights(...) or UncertaintyWeights(...), got {type(weighting).__name__}")
         if tuple(weighting.tasks) != tuple(net.tasks):
             raise ValueError(f"the weighting's tasks {list(weighting.tasks)} must be the network's tasks {list(net.tasks)}")
         self.weighting = weighting
-        self.optimizer = _make_optimizer(make_optimizer)
-        self.variables = [*net.all_variables, *weighting.variables]
-        self.optimizer.build(self.variables)
-        spec_x = tf.TensorSpec([None, net.in_dim], tf.float32)
-        spec_y = tf.TensorSpec([None, net.head_units], tf.float32)
-        self._step_fn = tf.function(self._step, input_signature=[spec_x, *[spec_y for _ in net.tasks]])
-        self._concrete_step = None  # traced on the first call of step()
-        self._loop_fn = tf.function(
-            self._loop,
-            input_signature=[tf.TensorSpec([None, None], tf.int32), spec_x, *[spec_y for _ in net.tasks]],
-            jit_compile=jit_compile,
-        )
+        self.loss_weights = None
+        self._compile(make_optimizer, jit_compile=jit_compile, extra_variables=weighting.variables)
 
-    def _step(self, x: tf.Tensor, *targets: tf.Tensor) -> dict[str, tf.Tensor]:
-        with tf.GradientTape() as tape:
-            predictions = self.net(x)
-            losses = {
-                task: tf.reduce_mean(tf.square(target - predictions[task]))
-                for task, target in zip(self.net.tasks, targets, strict=True)
-            }
-            total, weights = self.weighting.combine(losses)
-        gradients = tape.gradient(total, self.variables)
-        self.optimizer.apply_gradients(zip(gradients, self.variables, strict=True))
-        return {**losses, "total": total, **{f"weight_{task}": weights[task] for task in self.net.tasks}}
+    def objective(self, batch: Mapping[str, tf.Tensor]) -> tuple[dict[str, tf.Tensor], tf.Tensor, dict[str, tf.Tensor]]:
+        """Each task's batch-mean squared error, combined by the weighting; reports the weights."""
+        predictions = self.net(batch["x"])
+        losses = {task: tf.reduce_mean(tf.square(batch[task] - predictions[task])) for task in self.net.tasks}
+        total, weights = self.weighting.combine(losses)
+        return losses, total, {f"weight_{task}": weights[task] for task in self.net.tasks}
 
-    def step(self, batch: Mapping[str, Any]) -> dict[str, float]:
-        """One update of the network (and of the weighting's variables).
+    def _record(self, result: dict[str, tf.Tensor]) -> tf.Tensor:
+        return tf.stack([result["total"], *[result[f"weight_{task}"] for task in self.net.tasks]])
 
-        Parameters
-        ----------
-        batch : dict
-            ``{"x": (n, in_dim), "y1": (n, head_units), "y2": (n, head_units)}``.
-
-        Returns
-        -------
-        dict
-            ``{"y1": mse, "y2": mse, "total": weighted total, "weight_y1": w1,
-            "weight_y2": w2}``, all before the update.
-        """
-        tensors = _batch_tensors(self.net, batch, self.net.tasks)
-        if self._concrete_step is None:
-            # Calling the concrete function skips tf.function's argument binding.
-            self._concrete_step = self._step_fn.get_concrete_function()
-        values = self._concrete_step(tensors["x"], *[tensors[task] for task in self.net.tasks])
-        return {key: float(value.numpy()) for key, value in values.items()}
-
-    @property
-    def tracing_count(self) -> int:
-        """How many times the compiled training loop has been traced."""
-        return self._loop_fn.experimental_get_tracing_count()
-
-    def _loop(self, indices: tf.Tensor, x_all: tf.Tensor, *targets_all: tf.Tensor) -> tf.Tensor:
-        steps = tf.shape(indices)[0]
-        rows = tf.TensorArray(tf.float32, size=steps)
-        for t in tf.range(steps):
-            row = indices[t]
-            result = self._step(tf.gather(x_all, row), *[tf.gather(y, row) for y in targets_all])
-            rows = rows.write(t, tf.stack([result["total"], *[result[f"weight_{task}"] for task in self.net.tasks]]))
-        return rows.stack()
-
-    def fit(
-        self,
-        data: Mapping[str, Any],
-        steps: int,
-        *,
-        batch_size: int = 32,
-        seed: int = 0,
-        eval_data: Mapping[str, Any] | None = None,
-        eval_every: int | None = None,
-    ) -> WeightedTrainingLog:
-        """Train for ``steps`` steps inside compiled TensorFlow loops.
-
-        Parameters
-        ----------
-        data : dict
-            ``{"x": (n, d), "y1": (n, k), "y2": (n, k)}``.
-        steps : int
-        batch_size, seed, eval_data, eval_every
-            As for :meth:`mtl_helpers.JointTrainer.fit` (same mini-batches
-            for the same seed).
-
-        Returns
-        -------
-        WeightedTrainingLog
-            ``loss`` is the weighted total of each step; ``weights`` the
-            weights applied.
-        """
-        steps = positive_int(steps, name="steps")
-        batch_size = positive_int(batch_size, name="batch_size")
-        tensors = _batch_tensors(self.net, data, self.net.tasks)
-        n_rows = int(tensors["x"].shape[0])
-        seed = positive_int(seed, name="seed", minimum=0)
-        indices = _batch_indices([n_rows], np.zeros(steps, dtype=np.int64), batch_size, seed)
-        targets = [tensors[task] for task in self.net.tasks]
-
-        def run(start: int, stop: int) -> np.ndarray:
-            return self._loop_fn(tf.constant(indices[start:stop]), tensors["x"], *targets).numpy()
-
-        rows, eval_step, eval_mse = self._run_chunks(steps, eval_data, eval_every, run)
+    def _log(self, rows: np.ndarray, eval_step: np.ndarray, eval_mse: dict[str, np.ndarray]) -> WeightedTrainingLog:
         weights = {task: rows[:, 1 + number] for number, task in enumerate(self.net.tasks)}
         return WeightedTrainingLog(
-            loss=rows[:, 0], task=np.full(steps, "joint"), eval_step=eval_step, eval_mse=eval_mse, weights=weights
+            loss=rows[:, 0], task=np.full(len(rows), "joint"), eval_step=eval_step, eval_mse=eval_mse, weights=weights
         )
 
 

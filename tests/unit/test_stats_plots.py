@@ -66,3 +66,15 @@ def test_plot_seed_spread() -> None:
     with pytest.raises(TypeError, match="matplotlib Axes"):
         plot_seed_spread(results, ax="axes")  # type: ignore[arg-type]
     assert np.isfinite(ax.get_ylim()).all()
+
+
+def test_check_seeds() -> None:
+    from mtl_helpers.stats import check_seeds
+
+    assert check_seeds(range(3)) == [0, 1, 2]
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        check_seeds([0])
+    with pytest.raises(ValueError, match="distinct"):
+        check_seeds([1, 1])
+    with pytest.raises(ValueError, match="each seed must be >= 0"):
+        check_seeds([0, -1])
