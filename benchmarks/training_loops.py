@@ -22,13 +22,15 @@ import mtl_helpers
 from mtl_helpers.speed import MODES, SUPPORTED_MODES, SpeedResult, measure_speed
 
 #: Steps per timed run: enough for each run to last a good fraction of a second.
+#: Keras ``fit`` goes last: its input pipeline leaves background threads
+#: running that halve the speed of whatever is measured after it on 2 cores.
 STEPS = {
     "session": 1_000,
     "eager": 50,
     "tf_function": 1_000,
-    "keras_fit": 5_000,
     "compiled_loop": 10_000,
     "compiled_loop_xla": 20_000,
+    "keras_fit": 5_000,
 }
 KERAS_STEPS_PER_EXECUTION = (1, 10, 100, 1000)
 
