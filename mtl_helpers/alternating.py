@@ -30,7 +30,7 @@ from mtl_helpers._tensorflow import tf
 from mtl_helpers._validation import known_task, positive_int
 from mtl_helpers.data import TASKS, RelatedTasks
 from mtl_helpers.models import TwoHeadNet
-from mtl_helpers.runtime import TASK_COLORS
+from mtl_helpers.runtime import TASK_COLORS, progress
 from mtl_helpers.training import AlternatingTrainer, TrainingLog, article_adam
 
 __all__ = [
@@ -277,7 +277,7 @@ def compare_with_single_task(
     eval_size = positive_int(eval_size, name="eval_size")
     results: dict[str, dict[str, list[float]]] = {"alternating": {}, "single task": {}}
     trainer = AlternatingTrainer(TwoHeadNet(**STRUCTURED_NET), lambda: article_adam(learning_rate))
-    for seed in seeds:
+    for seed in progress(seeds, description="seeds"):
         tasks = RelatedTasks(correlation=correlation, seed=seed)
         datasets = tasks.sample_separate(dict.fromkeys(TASKS, n_per_task), seed=seed)
         held_out = tasks.sample(eval_size, seed=seed + 10_000)

@@ -32,6 +32,7 @@ import numpy as np
 from mtl_helpers._validation import positive_int
 from mtl_helpers.data import RelatedTasks
 from mtl_helpers.models import TwoHeadNet
+from mtl_helpers.runtime import progress
 from mtl_helpers.stats import check_seeds, paired_difference
 from mtl_helpers.training import AlternatingTrainer, JointTrainer, article_adam
 
@@ -167,7 +168,7 @@ def compare_alternating_joint(
     results: dict[str, dict[str, list[float]]] = {
         method: {task: [] for task in tasks.tasks} for method in ("alternating", "joint")
     }
-    for seed in seeds:
+    for seed in progress(seeds, description="seeds"):
         data = tasks.sample(n_train, seed=seed)
         per_task = {task: {"x": data["x"], task: data[task]} for task in tasks.tasks}
         order = alternating_schedule(steps, seed=seed, kind=schedule, tasks=tasks.tasks)
