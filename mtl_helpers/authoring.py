@@ -100,6 +100,7 @@ def execute_notebook(path: Path, *, timeout: int = CELL_TIMEOUT_SECONDS) -> floa
         notebook,
         kernel_name=KERNEL_NAME,
         timeout=timeout,
+        record_timing=False,  # no timestamps in the stored notebook: diffs show only real changes
         resources={"metadata": {"path": str(path.parent)}},
     )
     start = time.perf_counter()

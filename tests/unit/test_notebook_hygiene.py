@@ -74,6 +74,8 @@ def test_outputs_are_clean(path: Path) -> None:
         for output in cell.outputs:
             if output.output_type == "error":
                 assert "raises-exception" in _tags(cell), f"cell {index} stores an error but is not tagged raises-exception"
+                traceback = "\n".join(output.get("traceback", []))
+                assert not MACHINE_PATHS.search(traceback), f"cell {index} stores machine paths: use %xmode Minimal"
             if output.output_type == "stream" and output.name == "stderr":
                 pytest.fail(f"cell {index} stores stderr output: {output.text[:200]!r}")
             text = _text(output)
