@@ -46,6 +46,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import statistics
+import textwrap
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -417,7 +418,8 @@ def plot_speeds(results: Sequence[SpeedResult], *, ax: Axes | None = None) -> Ax
             ax.bar(x, result.steps_per_second, width=width * 0.9, color=color, alpha=0.8, label=label)
             label = None  # one legend entry per mode
             ax.scatter(np.full(len(result.repeats), x), result.repeats, s=10, color="black", zorder=3)
-    ax.set_xticks(range(len(methods)), methods)
+    # "compiled_loop_xla" -> "compiled\nloop xla": long names would overlap.
+    ax.set_xticks(range(len(methods)), ["\n".join(textwrap.wrap(method.replace("_", " "), 10)) for method in methods])
     ax.set_yscale("log")
     ax.set_axisbelow(True)  # grid lines behind the bars
     ax.set_ylabel("training steps per second")
