@@ -224,6 +224,8 @@ class TemperatureSampler(_RandomSampler):
         return _power_probabilities(self.sizes, 1.0 / self.temperature)
 
     def __repr__(self) -> str:
+        if type(self) is not TemperatureSampler:  # the subclasses fix the temperature
+            return super().__repr__()
         return f"{type(self).__name__}({self.sizes}, temperature={self.temperature:g}, seed={self.seed})"
 
 
@@ -248,9 +250,6 @@ class ProportionalSampler(TemperatureSampler):
     def __init__(self, sizes: Mapping[str, int], *, seed: int = 0) -> None:
         super().__init__(sizes, temperature=1.0, seed=seed)
 
-    def __repr__(self) -> str:
-        return _RandomSampler.__repr__(self)
-
 
 class SquareRootSampler(TemperatureSampler):
     """Square-root sampling: ``p_i ∝ sqrt(N_i)``, temperature sampling with ``T = 2``.
@@ -269,9 +268,6 @@ class SquareRootSampler(TemperatureSampler):
 
     def __init__(self, sizes: Mapping[str, int], *, seed: int = 0) -> None:
         super().__init__(sizes, temperature=2.0, seed=seed)
-
-    def __repr__(self) -> str:
-        return _RandomSampler.__repr__(self)
 
 
 class UniformSampler(_RandomSampler):
