@@ -34,7 +34,7 @@ from mtl_helpers.checks import check
 from mtl_helpers.data import TASKS, RelatedTasks, article_batch, article_weights
 from mtl_helpers.graph_diagrams import draw_graph, graph_operations, required_operations
 from mtl_helpers.joint import compare_alternating_joint, describe_paired_difference
-from mtl_helpers.models import TwoHeadNet, keras_two_head_model
+from mtl_helpers.models import STRUCTURED_NET, TwoHeadNet, keras_two_head_model
 from mtl_helpers.network_diagrams import (
     GradientMap,
     NetworkSpec,
@@ -85,6 +85,7 @@ __all__ = [
     "PALETTE",
     "ProportionalSampler",
     "RelatedTasks",
+    "STRUCTURED_NET",
     "SeedSummary",
     "SpeedResult",
     "SquareRootSampler",

@@ -29,7 +29,7 @@ from matplotlib.axes import Axes
 from mtl_helpers._tensorflow import tf
 from mtl_helpers._validation import known_task, positive_int
 from mtl_helpers.data import TASKS, RelatedTasks
-from mtl_helpers.models import TwoHeadNet
+from mtl_helpers.models import STRUCTURED_NET, TwoHeadNet
 from mtl_helpers.runtime import TASK_COLORS, progress
 from mtl_helpers.training import AlternatingTrainer, TrainingLog, article_adam
 
@@ -38,13 +38,9 @@ __all__ = [
     "coin_flip_schedule",
     "compare_with_single_task",
     "plot_task_curves",
-    "restart",
     "steps_of_task",
     "weight_changes",
 ]
-
-#: Keyword arguments of the network used on structured data in chapter 3.
-STRUCTURED_NET = {"head_units": 1, "output_activation": "linear", "use_bias": True}
 
 
 def coin_flip_schedule(steps: int, *, seed: int, p_y1: float = 0.5) -> list[str]:
@@ -167,35 +163,6 @@ def adam_slots(optimizer: tf.keras.optimizers.Adam, variable: tf.Variable) -> di
     }
 
 
-def restart(trainer: AlternatingTrainer, weights: Mapping[str, Any]) -> AlternatingTrainer:
-    """Reset a trainer to a fresh start: new weights, empty Adam state.
-
-    Building an :class:`~mtl_helpers.AlternatingTrainer` traces its compiled
-    loop, which costs about a second; experiments over many seeds reuse one
-    trainer instead. After ``restart`` the trainer behaves exactly like a new
-    ``AlternatingTrainer(TwoHeadNet(weights=...))``.
-
-    Parameters
-    ----------
-    trainer : AlternatingTrainer
-        Its optimizers must be Adam (the default :func:`article_adam`).
-    weights : dict
-        Arrays keyed like ``net.get_weights()``: ``"shared"``, ``"y1"``,
-        ``"y2"`` and, for a net with biases, ``"shared_bias"``, ``"y1_bias"``,
-        ``"y2_bias"``.
-
-    Returns
-    -------
-    AlternatingTrainer
-        The same trainer, for chaining.
-    """
-    if not isinstance(trainer, AlternatingTrainer):
-        raise TypeError(f"trainer must be a mtl_helpers.AlternatingTrainer, got {type(trainer).__name__}")
-    trainer.net.set_weights(weights)
-    trainer.reset_optimizer_state()
-    return trainer
-
-
 def steps_of_task(log: TrainingLog, task: str) -> np.ndarray:
     """How many steps of ``task`` had run at each evaluation of ``log``.
 
@@ -223,7 +190,8 @@ def _single_task_run(
     schedule: Sequence[str],
     **fit_options: Any,
 ) -> TrainingLog:
-    restart(trainer, weights)
+    trainer.net.set_weights(weights)  # a fresh start without tracing a new trainer
+    trainer.reset_optimizer_state()
     return trainer.fit(datasets, schedule, **fit_options)
 
 

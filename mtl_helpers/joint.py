@@ -31,7 +31,7 @@ import numpy as np
 
 from mtl_helpers._validation import positive_int
 from mtl_helpers.data import RelatedTasks
-from mtl_helpers.models import TwoHeadNet
+from mtl_helpers.models import STRUCTURED_NET, TwoHeadNet
 from mtl_helpers.runtime import progress
 from mtl_helpers.stats import check_seeds, paired_difference
 from mtl_helpers.training import AlternatingTrainer, JointTrainer, article_adam
@@ -160,9 +160,7 @@ def compare_alternating_joint(
         return article_adam(learning_rate)
 
     def make_net(seed: int) -> TwoHeadNet:
-        return TwoHeadNet(
-            tasks.in_dim, shared_units, 1, seed=seed, output_activation="linear", use_bias=True
-        )
+        return TwoHeadNet(tasks.in_dim, shared_units, seed=seed, **STRUCTURED_NET)
 
     test = tasks.sample(positive_int(n_test, name="n_test"), seed=test_seed)
     results: dict[str, dict[str, list[float]]] = {

@@ -25,9 +25,14 @@ from mtl_helpers._tensorflow import tf
 from mtl_helpers._validation import as_float_matrix, batch_arrays, known_task, positive_int
 from mtl_helpers.data import TASKS
 
-__all__ = ["TwoHeadNet", "keras_two_head_model"]
+__all__ = ["STRUCTURED_NET", "TwoHeadNet", "keras_two_head_model"]
 
 OutputActivation = Literal["relu", "linear"]
+
+#: The network settings of the chapters on structured data (chapters 3-5):
+#: one output per head, linear (the targets can be negative), with biases.
+#: Use as ``TwoHeadNet(**STRUCTURED_NET, seed=seed)``.
+STRUCTURED_NET: dict[str, Any] = {"head_units": 1, "output_activation": "linear", "use_bias": True}
 
 
 def _he_normal(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:

@@ -20,7 +20,7 @@ pitfall over several seeds and measure it:
 * :func:`plot_error_vs_ratio`, :func:`plot_block_curves`,
   :func:`plot_loss_scale`: the chapter's figures.
 
-Every run starts from ``TwoHeadNet(seed=seed, **SMALL_NET)`` and fresh Adam
+Every run starts from ``TwoHeadNet(seed=seed, **STRUCTURED_NET)`` and fresh Adam
 state, so a seed fixes the initial weights, the data and the mini-batches.
 """
 
@@ -39,7 +39,7 @@ from matplotlib.figure import Figure
 from mtl_helpers._tensorflow import tf
 from mtl_helpers._validation import positive_int
 from mtl_helpers.data import TASKS, RelatedTasks
-from mtl_helpers.models import TwoHeadNet
+from mtl_helpers.models import STRUCTURED_NET, TwoHeadNet
 from mtl_helpers.plots import plot_seed_spread
 from mtl_helpers.runtime import PALETTE, TASK_COLORS, progress
 from mtl_helpers.sampling import BlockSchedule, dataset_sizes
@@ -55,7 +55,6 @@ from mtl_helpers.weighting import (
 )
 
 __all__ = [
-    "SMALL_NET",
     "PitfallLab",
     "RemedyEffect",
     "Results",
@@ -73,7 +72,6 @@ __all__ = [
 ]
 
 #: The network of chapter 5: one linear output per task, with biases.
-SMALL_NET: dict[str, Any] = {"head_units": 1, "output_activation": "linear", "use_bias": True}
 
 SamplerFactory = Callable[[Mapping[str, int], int], Any]
 
@@ -146,7 +144,7 @@ class PitfallLab:
         self.learning_rate = float(learning_rate)
         article_adam(self.learning_rate)  # checks the value
         self.batch_size = positive_int(batch_size, name="batch_size")
-        self.net = TwoHeadNet(seed=0, **SMALL_NET)
+        self.net = TwoHeadNet(seed=0, **STRUCTURED_NET)
         self._trainers: dict[str, Any] = {}
 
     def _make_optimizer(self) -> tf.keras.optimizers.Optimizer:

@@ -1,4 +1,4 @@
-"""Chapter 3's helpers: coin flips, weight snapshots, Adam's state, restarts and the seed comparison."""
+"""Chapter 3's helpers: coin flips, weight snapshots, Adam's state and the seed comparison."""
 
 from __future__ import annotations
 
@@ -6,14 +6,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from mtl_helpers import AlternatingTrainer, RelatedTasks, TrainingLog, TwoHeadNet, article_adam, tf
+from mtl_helpers import STRUCTURED_NET, AlternatingTrainer, RelatedTasks, TrainingLog, TwoHeadNet, article_adam, tf
 from mtl_helpers.alternating import (
-    STRUCTURED_NET,
     adam_slots,
     coin_flip_schedule,
     compare_with_single_task,
     plot_task_curves,
-    restart,
     steps_of_task,
     weight_changes,
 )
@@ -116,36 +114,6 @@ def test_adam_slots_rejects_what_it_cannot_read() -> None:
         adam_slots(trainer.optimizers["y1"], net.shared.numpy())
     with pytest.raises(ValueError, match="built"):
         adam_slots(article_adam(), net.shared)
-
-
-# ---------------------------------------------------------------- restart
-
-
-def test_restart_behaves_like_a_new_trainer() -> None:
-    datasets, held_out = _data()
-    schedule = coin_flip_schedule(60, seed=1)
-    initial = TwoHeadNet(**STRUCTURED_NET, seed=5).get_weights()
-    fresh = AlternatingTrainer(TwoHeadNet(**STRUCTURED_NET, weights=None, seed=5))
-    expected = fresh.fit(datasets, schedule, seed=2, eval_data=held_out)
-    reused = AlternatingTrainer(TwoHeadNet(**STRUCTURED_NET, seed=0))
-    reused.fit(datasets, coin_flip_schedule(30, seed=9), seed=3)  # leave weights and Adam state behind
-    restart(reused, initial)
-    assert all(int(opt.iterations.numpy()) == 0 for opt in reused.optimizers.values())
-    got = reused.fit(datasets, schedule, seed=2, eval_data=held_out)
-    np.testing.assert_array_equal(got.loss, expected.loss)
-    for name, value in fresh.net.get_weights().items():
-        np.testing.assert_array_equal(reused.net.get_weights()[name], value)
-
-
-def test_restart_checks_the_weights() -> None:
-    trainer = AlternatingTrainer(TwoHeadNet(**STRUCTURED_NET, seed=0))
-    weights = trainer.net.get_weights()
-    with pytest.raises(ValueError, match="exactly the keys"):
-        restart(trainer, {k: v for k, v in weights.items() if k != "y2_bias"})
-    with pytest.raises(ValueError, match="shape"):
-        restart(trainer, {**weights, "shared": np.zeros((3, 3))})
-    with pytest.raises(TypeError, match="AlternatingTrainer"):
-        restart(object(), weights)
 
 
 # ---------------------------------------------------------------- steps_of_task and the comparison

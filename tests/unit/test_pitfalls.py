@@ -30,7 +30,7 @@ def test_restarted_lab_matches_fresh_objects(test_data) -> None:
     lab.alternating(datasets, schedule, seed=5, eval_data=test_data)  # leaves optimizer state behind
     again = lab.alternating(datasets, schedule, seed=1, eval_data=test_data)
     fresh = mtl_helpers.AlternatingTrainer(
-        mtl_helpers.TwoHeadNet(seed=1, **pitfalls.SMALL_NET), make_optimizer=lambda: mtl_helpers.article_adam(0.01)
+        mtl_helpers.TwoHeadNet(seed=1, **mtl_helpers.STRUCTURED_NET), make_optimizer=lambda: mtl_helpers.article_adam(0.01)
     ).fit(datasets, schedule, seed=1, eval_data=test_data)
     np.testing.assert_array_equal(again.loss, fresh.loss)
     assert lab.traced == ["alternating"]
@@ -51,7 +51,7 @@ def test_restart_resets_learned_loss_weights(test_data) -> None:
 
 
 def test_shared_readout_r2(test_data) -> None:
-    net = mtl_helpers.TwoHeadNet(seed=0, **pitfalls.SMALL_NET)
+    net = mtl_helpers.TwoHeadNet(seed=0, **mtl_helpers.STRUCTURED_NET)
     scores = pitfalls.shared_readout_r2(net, test_data)
     assert set(scores) == {"y1", "y2"}
     assert all(score <= 1.0 for score in scores.values())

@@ -233,7 +233,7 @@ def test_package_exports_the_contract() -> None:
 @pytest.mark.parametrize("trainer_class", [AlternatingTrainer, JointTrainer])
 def test_a_reset_trainer_matches_a_new_one(trainer_class: type) -> None:
     tasks = RelatedTasks(correlation=0.5)
-    options = {"head_units": 1, "output_activation": "linear", "use_bias": True}
+    options = mtl_helpers.STRUCTURED_NET
 
     def train(trainer: AlternatingTrainer | JointTrainer) -> np.ndarray:
         if isinstance(trainer, AlternatingTrainer):
@@ -241,7 +241,12 @@ def test_a_reset_trainer_matches_a_new_one(trainer_class: type) -> None:
         return trainer.fit(tasks.sample(30, seed=0), 20, batch_size=4).loss
 
     reused = trainer_class(TwoHeadNet(seed=1, **options))
-    train(reused)
+    train(reused)  # leaves trained weights and Adam state behind
     reused.net.set_weights(TwoHeadNet(seed=2, **options).get_weights())
     reused.reset_optimizer_state()
-    np.testing.assert_array_equal(train(reused), train(trainer_class(TwoHeadNet(seed=2, **options))))
+    assert all(int(optimizer.iterations.numpy()) == 0 for optimizer in reused.all_optimizers)
+    fresh = trainer_class(TwoHeadNet(seed=2, **options))
+    np.testing.assert_array_equal(train(reused), train(fresh))
+    for name, value in fresh.net.get_weights().items():
+        np.testing.assert_array_equal(reused.net.get_weights()[name], value)
+    assert reused.tracing_count == fresh.tracing_count  # restarting traced nothing new
