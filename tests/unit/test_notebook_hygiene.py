@@ -6,6 +6,8 @@ These checks read the stored notebooks (they do not execute them; nbval does).
 from __future__ import annotations
 
 import re
+import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -17,7 +19,21 @@ TOC = (ROOT / "_toc.yml").read_text()
 
 # absl/TensorFlow log lines and Python warnings that must never be stored.
 NOISE = re.compile(r"^(W|I|E)0000 |absl::InitializeLog|oneDNN custom operations|Warning:|WARNING:", re.MULTILINE)
-MACHINE_PATHS = re.compile(r"(/work/|/root/|/home/\w+/|/tmp/bash_jobs)")
+
+
+def _machine_paths() -> re.Pattern[str]:
+    """Paths that belong to the machine that runs the notebooks, read from it.
+
+    The repository, the home folder, the Python installation, the kernel's
+    temporary files, and any installed package's source.
+    """
+    places = {str(ROOT), str(Path.home()), sys.prefix, sys.base_prefix, str(Path(tempfile.gettempdir()) / "ipykernel_")}
+    places = {place for place in places if len(Path(place).parts) > 1}  # never the root folder "/" itself
+    whole = [re.escape(place) + r"(?![\w.-])" for place in sorted(places)]  # "/root" but not "/rooted"
+    return re.compile("|".join([*whole, r"site-packages/"]))
+
+
+MACHINE_PATHS = _machine_paths()
 
 
 def _cells(path: Path) -> list:
