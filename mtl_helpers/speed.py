@@ -162,28 +162,33 @@ def make_workload(
 
 
 Runner = Callable[[], None]
+StepTrainer = AlternatingTrainer | JointTrainer | SessionAlternatingTrainer | SessionJointTrainer
 MethodFactory = Callable[[Workload], contextlib.AbstractContextManager[Runner]]
 
 
-@contextlib.contextmanager
-def _session(workload: Workload) -> Iterator[Runner]:
-    graph = ArticleGraph(seed=workload.seed)
-    trainer: SessionAlternatingTrainer | SessionJointTrainer
+def _step_by_step(workload: Workload, trainer: StepTrainer) -> Runner:
+    """A runner that feeds the workload's batches to ``trainer.step`` one at a time."""
     if workload.mode == "alternating":
-        trainer = SessionAlternatingTrainer(graph)
 
         def run() -> None:
             for task, batch in zip(workload.schedule, workload.batches, strict=True):
                 trainer.step(task, batch)
     else:
-        trainer = SessionJointTrainer(graph)
 
         def run() -> None:
             for batch in workload.batches:
                 trainer.step(batch)
 
+    return run
+
+
+@contextlib.contextmanager
+def _session(workload: Workload) -> Iterator[Runner]:
+    graph = ArticleGraph(seed=workload.seed)
+    session_trainer = SessionAlternatingTrainer if workload.mode == "alternating" else SessionJointTrainer
+    trainer = session_trainer(graph)
     try:
-        yield run
+        yield _step_by_step(workload, trainer)
     finally:
         trainer.close()
 
@@ -218,20 +223,8 @@ def _eager(workload: Workload) -> Iterator[Runner]:
 @contextlib.contextmanager
 def _tf_function(workload: Workload) -> Iterator[Runner]:
     net = TwoHeadNet(IN_DIM, SHARED_UNITS, HEAD_UNITS, seed=workload.seed)
-    if workload.mode == "alternating":
-        trainer = AlternatingTrainer(net)
-
-        def run() -> None:
-            for task, batch in zip(workload.schedule, workload.batches, strict=True):
-                trainer.step(task, batch)
-    else:
-        joint = JointTrainer(net)
-
-        def run() -> None:
-            for batch in workload.batches:
-                joint.step(batch)
-
-    yield run
+    trainer = AlternatingTrainer(net) if workload.mode == "alternating" else JointTrainer(net)
+    yield _step_by_step(workload, trainer)
 
 
 @contextlib.contextmanager
