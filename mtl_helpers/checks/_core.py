@@ -43,6 +43,7 @@ __all__ = [
     "exercise_ids",
     "first_failure",
     "hint",
+    "needs_function",
     "passed",
     "register",
 ]
@@ -157,6 +158,18 @@ def passed(message: str = "correct.") -> CheckResult:
 def hint(message: str) -> CheckResult:
     """A failing verdict with a hint (which must not reveal the answer)."""
     return CheckResult(False, message)
+
+
+def needs_function(answer: Any) -> CheckResult | None:
+    """A hint when an exercise that asks for a function got something else.
+
+    Returns ``None`` when ``answer`` is callable (the check goes on), else a
+    hint that names what arrived; the usual slip is passing ``answer_fn(...)``,
+    the function's result, instead of ``answer_fn``.
+    """
+    if callable(answer):
+        return None
+    return hint(f"pass the function itself, answer_fn, not its result (got {type(answer).__name__})")
 
 
 def first_failure(*results: CheckResult) -> CheckResult:

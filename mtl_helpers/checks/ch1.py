@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from mtl_helpers._tensorflow import tf
-from mtl_helpers.checks._core import CheckResult, compare_arrays, hint, passed, register
+from mtl_helpers.checks._core import CheckResult, compare_arrays, hint, needs_function, passed, register
 
 __all__ = ["PRUNING_FETCHES", "TRACING_CALLS", "count_tracings"]
 
@@ -53,8 +53,8 @@ def _article_loss(x: np.ndarray, w: np.ndarray, y: np.ndarray) -> np.ndarray:
 @register("ch1.ex1")
 def check_article_loss(answer_fn: Any) -> CheckResult:
     """``answer_fn(x, w, y)`` returns the article's element-wise loss with NumPy."""
-    if not callable(answer_fn):
-        return hint(f"pass the function itself, answer_fn, not its result (got {type(answer_fn).__name__})")
+    if problem := needs_function(answer_fn):
+        return problem
     rng = np.random.default_rng(2016)
     for _ in range(2):
         x = rng.random((10, 10)).astype(np.float32)

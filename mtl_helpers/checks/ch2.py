@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from mtl_helpers._tensorflow import tf
-from mtl_helpers.checks._core import CheckResult, compare_arrays, hint, passed, register
+from mtl_helpers.checks._core import CheckResult, compare_arrays, hint, needs_function, passed, register
 from mtl_helpers.data import article_batch
 from mtl_helpers.models import TwoHeadNet
 from mtl_helpers.network_diagrams import LayerSpec, NetworkSpec, gradient_map, network_spec
@@ -154,8 +154,8 @@ def _ex5_cases() -> list[tuple[TwoHeadNet, dict[str, np.ndarray]]]:
 
 @register("ch2.ex5")
 def _shared_gradient_by_hand(answer_fn: Any) -> CheckResult:
-    if not callable(answer_fn):
-        return hint(f"pass the function answer_fn itself (not its result), got {type(answer_fn).__name__}")
+    if problem := needs_function(answer_fn):
+        return problem
     for net, batch in _ex5_cases():
         with tf.GradientTape() as tape:
             loss = net.losses(batch)["y1"]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from mtl_helpers._tensorflow import tf
-from mtl_helpers.checks._core import CheckResult, compare_arrays, hint, passed, register
+from mtl_helpers.checks._core import CheckResult, compare_arrays, hint, needs_function, passed, register
 from mtl_helpers.data import TASKS, RelatedTasks
 from mtl_helpers.models import TwoHeadNet
 
@@ -30,12 +30,6 @@ __all__: list[str] = []
 #: The weighting and batch size that exercise 3 states.
 EX3_JOINT_WEIGHTS: dict[str, float] = {"y1": 1.0, "y2": 0.1}
 EX3_BATCH_SIZE: int = 32
-
-
-def _needs_function(answer: Any) -> CheckResult | None:
-    if not callable(answer):
-        return hint(f"pass the function itself, answer_fn (without calling it), got {type(answer).__name__}")
-    return None
 
 
 def _as_array(value: Any) -> np.ndarray | None:
@@ -59,7 +53,7 @@ def _ex1_cases() -> list[tuple[dict[str, np.ndarray], dict[str, float]]]:
 
 @register("ch4.ex1")
 def _check_ex1(answer_fn: Callable[..., Any]) -> CheckResult:
-    problem = _needs_function(answer_fn)
+    problem = needs_function(answer_fn)
     if problem:
         return problem
     for gradients, weights in _ex1_cases():
@@ -84,7 +78,7 @@ def _check_ex1(answer_fn: Callable[..., Any]) -> CheckResult:
 
 @register("ch4.ex2")
 def _check_ex2(answer_fn: Callable[..., Any]) -> CheckResult:
-    problem = _needs_function(answer_fn)
+    problem = needs_function(answer_fn)
     if problem:
         return problem
     for losses in ({"y1": 6.5, "y2": 130.0}, {"y1": 40.0, "y2": 2.5}):
@@ -161,7 +155,7 @@ def _ex4_expected(net: TwoHeadNet, batch: Mapping[str, Any], weights: Mapping[st
 
 @register("ch4.ex4")
 def _check_ex4(answer_fn: Callable[..., Any]) -> CheckResult:
-    problem = _needs_function(answer_fn)
+    problem = needs_function(answer_fn)
     if problem:
         return problem
     net, batch, weights = _ex4_case()

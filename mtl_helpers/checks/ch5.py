@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from mtl_helpers.checks._core import CheckResult, hint, passed, register
+from mtl_helpers.checks._core import CheckResult, hint, needs_function, passed, register
 from mtl_helpers.data import TASKS
 from mtl_helpers.sampling import BlockSchedule, TemperatureSampler
 from mtl_helpers.training import TrainingLog
@@ -123,8 +123,8 @@ def _task_floats(result: Any, name: str = "answer_fn's result") -> dict[str, flo
 
 @register("ch5.ex2")
 def _idle_task_rises(answer: Any) -> CheckResult:
-    if not callable(answer):
-        return hint("pass the function itself: mtl_helpers.check('ch5.ex2', answer_fn)")
+    if problem := needs_function(answer):
+        return problem
     for block, blocks, last, per_block, seed in EX2_LOGS:
         log = _synthetic_block_log(block, blocks, last, per_block, seed)
         result, problem = _call(answer, log, block)
@@ -194,8 +194,8 @@ def _matches(got: Mapping[str, np.ndarray], want: Mapping[str, np.ndarray], key:
 
 @register("ch5.ex3")
 def _standardise_targets(answer: Any) -> CheckResult:
-    if not callable(answer):
-        return hint("pass the function itself: mtl_helpers.check('ch5.ex3', answer_fn)")
+    if problem := needs_function(answer):
+        return problem
     train, test = _ex3_data()
     train_in, test_in = _copy(train), _copy(test)
     result, problem = _call(answer, train_in, test_in)

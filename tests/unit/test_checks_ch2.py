@@ -218,4 +218,4 @@ def test_ex5_wrong_functions_get_hints(answer_fn, fragment: str) -> None:
 
 def test_ex5_result_instead_of_function_gets_a_hint() -> None:
     result = evaluate("ch2.ex5", np.zeros((10, 20)))
-    assert not result.passed and "function answer_fn itself" in result.message
+    assert not result.passed and "pass the function itself" in result.message

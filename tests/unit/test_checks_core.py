@@ -385,3 +385,12 @@ def test_changes_rejects_mismatched_snapshots() -> None:
     with pytest.raises(ValueError, match="not among"):
         compare_changes({"a": 1.0}, {"a": 2.0}, should_change=["z"])
     assert compare_changes({"a": 1.0}, {"a": 1.0 + 1e-9}, should_change=[], atol=1e-6).passed
+
+
+def test_needs_function_names_what_arrived_instead() -> None:
+    from mtl_helpers.checks._core import needs_function
+
+    assert needs_function(len) is None
+    problem = needs_function(np.zeros(3))
+    assert problem is not None and not problem.passed
+    assert "pass the function itself" in problem.message and "ndarray" in problem.message
