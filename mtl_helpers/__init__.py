@@ -1,40 +1,47 @@
 """Helpers shared by the chapters of "Multi-Task Learning with TensorFlow".
 
 Importing this package imports TensorFlow quietly (see
-:mod:`mtl_helpers._tensorflow`). The public names, by module:
+:mod:`mtl_helpers._tensorflow`). The book's machinery comes in five
+concepts, one interface each:
 
-* :mod:`~mtl_helpers.runtime`: :func:`setup`, the figure palette;
-* :mod:`~mtl_helpers.data`: :func:`article_batch`, :func:`article_weights`,
-  :class:`RelatedTasks`;
-* :mod:`~mtl_helpers.models`: :class:`TwoHeadNet`, :func:`keras_two_head_model`;
-* :mod:`~mtl_helpers.network_diagrams`: :func:`network_spec`, :func:`draw_network`,
-  :func:`gradient_map`, :func:`plot_gradient_map`;
-* :mod:`~mtl_helpers.training`: :class:`AlternatingTrainer`,
-  :class:`JointTrainer`, :func:`article_adam`, :func:`mean_squared_errors`;
-* :mod:`~mtl_helpers.compat_v1`: the article's TensorFlow 1 graph and trainers;
-* :mod:`~mtl_helpers.joint`: :func:`compare_alternating_joint`,
-  :func:`describe_paired_difference` (alternating versus joint over seeds);
-* :mod:`~mtl_helpers.graph_diagrams`: :func:`graph_operations`,
-  :func:`required_operations`, :func:`draw_graph` (TensorFlow graphs, chapter 1);
-* :mod:`~mtl_helpers.speed`: :func:`measure_speed`, :func:`plot_speeds`
-  (steps per second of session, eager, tf.function and compiled loops);
-* :mod:`~mtl_helpers.stats` and :mod:`~mtl_helpers.plots`: results over
-  seeds, learning curves;
-* :mod:`~mtl_helpers.sampling`: task samplers and block schedules for
-  alternating training (:class:`TemperatureSampler` ...);
-* :mod:`~mtl_helpers.weighting`: :class:`TargetScaler`, fixed and
-  uncertainty loss weights, :class:`UncertaintyWeightedTrainer`;
-* :mod:`~mtl_helpers.pitfalls`: chapter 5's experiments on the bias pitfalls;
-* :mod:`~mtl_helpers.checks`: :func:`check` for exercise self-checks.
+* **networks** (:mod:`~mtl_helpers.models`): :class:`TwoHeadNet`, the
+  article's shared layer with one head per task, and
+  :func:`keras_two_head_model`, the same in Keras;
+* **trainers** (:mod:`~mtl_helpers.trainers`): :class:`AlternatingTrainer`
+  and :class:`JointTrainer`, each with ``reset(seed)``, ``step`` and
+  ``fit`` returning a :class:`TrainingLog`;
+* **schedules** (:mod:`~mtl_helpers.sampling`): which task each
+  alternating step trains (:class:`CoinFlip`, :class:`TemperatureSampler` ...);
+* **weightings** (:mod:`~mtl_helpers.weighting`): how joint training
+  combines the task losses (:class:`FixedWeights`, :class:`UncertaintyWeights`,
+  :class:`DynamicWeightAverage`, :class:`GradNorm`);
+* **aggregators** (:mod:`~mtl_helpers.aggregation`): how joint training
+  combines the tasks' gradients on the shared variables (:class:`PCGrad`,
+  :class:`MGDA`, :class:`CAGrad`, :class:`IMTLG`);
+* **statistics** (:mod:`~mtl_helpers.stats`): the book's protocol for
+  results over seeds (:func:`compare_paired`, :class:`Results`).
+
+Around them: data (:mod:`~mtl_helpers.data`, :mod:`~mtl_helpers.scaling`,
+real data sets in :mod:`~mtl_helpers.real_data`), a network with
+classification and regression heads and missing labels
+(:mod:`~mtl_helpers.multi_head`, :mod:`~mtl_helpers.heads`),
+the article's TensorFlow 1 graph (:mod:`~mtl_helpers.compat_v1`), diagrams
+(:mod:`~mtl_helpers.graph_diagrams`, :mod:`~mtl_helpers.network_diagrams`),
+speed measurements (:mod:`~mtl_helpers.speed`), looking inside a run
+(:mod:`~mtl_helpers.inspection`), plots (:mod:`~mtl_helpers.plots`) and the
+exercise self-checks (:mod:`~mtl_helpers.checks`).
 """
 
 from mtl_helpers import compat_v1
 from mtl_helpers._tensorflow import tf
+from mtl_helpers.aggregation import IMTLG, MGDA, Aggregator, CAGrad, PCGrad
 from mtl_helpers.checks import check
 from mtl_helpers.data import TASKS, RelatedTasks, article_batch, article_weights
 from mtl_helpers.graph_diagrams import draw_graph, graph_operations, required_operations
-from mtl_helpers.joint import compare_alternating_joint, describe_paired_difference
+from mtl_helpers.heads import Classification, Regression, masked_mean
+from mtl_helpers.inspection import adam_slots, final_block_drift, shared_readout_r2, steps_of_task, weight_changes
 from mtl_helpers.models import STRUCTURED_NET, TwoHeadNet, keras_two_head_model
+from mtl_helpers.multi_head import MultiHeadNet, keras_losses, keras_multi_head_model, keras_targets
 from mtl_helpers.network_diagrams import (
     GradientMap,
     NetworkSpec,
@@ -43,85 +50,138 @@ from mtl_helpers.network_diagrams import (
     network_spec,
     plot_gradient_map,
 )
-from mtl_helpers.plots import plot_learning_curves, plot_seed_spread
+from mtl_helpers.plots import plot_learning_curves, plot_seed_spread, plot_task_curves
+from mtl_helpers.real_data import (
+    DIGIT_TASKS,
+    PENGUIN_FEATURES,
+    PENGUIN_ISLANDS,
+    PENGUIN_SEXES,
+    PENGUIN_SPECIES,
+    PENGUIN_TASKS,
+    SPLIT_FRACTIONS,
+    multi_digits,
+    penguins,
+    stratified_split,
+)
 from mtl_helpers.runtime import PALETTE, TASK_COLORS, progress, setup
 from mtl_helpers.sampling import (
     AnnealedSampler,
     BlockSchedule,
+    CoinFlip,
     Interleaved,
     ProportionalSampler,
+    Schedule,
     SquareRootSampler,
     TemperatureSampler,
     UniformSampler,
+    dataset_sizes,
 )
+from mtl_helpers.scaling import TargetScaler, inverse_variance_weights
 from mtl_helpers.speed import SpeedResult, measure_speed, plot_speeds
-from mtl_helpers.stats import SeedSummary, paired_difference, summarize_seeds
-from mtl_helpers.training import (
-    AlternatingTrainer,
-    JointTrainer,
-    TrainingLog,
-    article_adam,
-    mean_squared_errors,
+from mtl_helpers.stats import (
+    MIN_SEEDS,
+    PairedComparison,
+    Results,
+    SeedSummary,
+    compare_paired,
+    summarize_seeds,
 )
+from mtl_helpers.trainers import AlternatingTrainer, JointTrainer, Trainer, TrainingLog, article_adam
 from mtl_helpers.weighting import (
+    DynamicWeightAverage,
     FixedWeights,
-    TargetScaler,
-    UncertaintyWeightedTrainer,
+    GradNorm,
     UncertaintyWeights,
-    WeightedJointTrainer,
+    Weighting,
+    uncertainty_weighted_loss,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
+    "DIGIT_TASKS",
+    "IMTLG",
+    "MGDA",
+    "MIN_SEEDS",
+    "PENGUIN_FEATURES",
+    "PENGUIN_ISLANDS",
+    "PENGUIN_SEXES",
+    "PENGUIN_SPECIES",
+    "PENGUIN_TASKS",
+    "SPLIT_FRACTIONS",
+    "Aggregator",
+    "CAGrad",
+    "Classification",
+    "DynamicWeightAverage",
+    "GradNorm",
+    "MultiHeadNet",
+    "PCGrad",
+    "Regression",
+    "keras_losses",
+    "keras_multi_head_model",
+    "keras_targets",
+    "masked_mean",
+    "multi_digits",
+    "penguins",
+    "stratified_split",
+    "PALETTE",
+    "STRUCTURED_NET",
+    "TASKS",
+    "TASK_COLORS",
     "AlternatingTrainer",
     "AnnealedSampler",
     "BlockSchedule",
+    "CoinFlip",
     "FixedWeights",
     "GradientMap",
     "Interleaved",
     "JointTrainer",
     "NetworkSpec",
-    "PALETTE",
+    "PairedComparison",
     "ProportionalSampler",
     "RelatedTasks",
-    "STRUCTURED_NET",
+    "Results",
+    "Schedule",
     "SeedSummary",
     "SpeedResult",
     "SquareRootSampler",
     "TargetScaler",
-    "TASKS",
-    "TASK_COLORS",
     "TemperatureSampler",
+    "Trainer",
     "TrainingLog",
     "TwoHeadNet",
-    "UncertaintyWeightedTrainer",
     "UncertaintyWeights",
     "UniformSampler",
-    "WeightedJointTrainer",
+    "Weighting",
+    "adam_slots",
     "article_adam",
     "article_batch",
     "article_weights",
     "check",
-    "compare_alternating_joint",
+    "compare_paired",
     "compat_v1",
-    "describe_paired_difference",
+    "dataset_sizes",
     "draw_graph",
     "draw_network",
+    "final_block_drift",
     "gradient_map",
     "graph_operations",
+    "inverse_variance_weights",
     "keras_two_head_model",
-    "mean_squared_errors",
     "measure_speed",
     "network_spec",
-    "paired_difference",
     "plot_gradient_map",
     "plot_learning_curves",
     "plot_seed_spread",
-    "progress",
     "plot_speeds",
+    "plot_task_curves",
+    "progress",
     "required_operations",
-    "summarize_seeds",
     "setup",
+    "shared_readout_r2",
+    "steps_of_task",
+    "summarize_seeds",
     "tf",
+    "uncertainty_weighted_loss",
+    "weight_changes",
 ]

@@ -38,13 +38,47 @@ def as_float_matrix(value: Any, *, name: str, rows: int | None = None, cols: int
     return array
 
 
-def positive_int(value: Any, *, name: str, minimum: int = 1) -> int:
+def int_at_least(value: Any, minimum: int, *, name: str) -> int:
     """Return ``value`` as an int, checking that it is at least ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def positive_int(value: Any, *, name: str) -> int:
+    """Return ``value`` as an int >= 1 (a count of steps, rows, units ...)."""
+    return int_at_least(value, 1, name=name)
+
+
+def non_negative_int(value: Any, *, name: str) -> int:
+    """Return ``value`` as an int >= 0 (a seed, a number of warm-up calls ...)."""
+    return int_at_least(value, 0, name=name)
+
+
+def flag(value: Any, *, name: str) -> bool:
+    """Return ``value`` if it is ``True`` or ``False``; anything else is refused."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def task_names(tasks: Any, *, known: Iterable[str] | None = None) -> tuple[str, ...]:
+    """Return a non-empty tuple of distinct task names (each one of ``known`` if given)."""
+    if isinstance(tasks, str) or not isinstance(tasks, Iterable):
+        raise TypeError(f"tasks must be a sequence of task names such as ['y1', 'y2'], got {tasks!r}")
+    tasks = tuple(tasks)
+    if not tasks:
+        raise ValueError("tasks is empty; give task names such as ['y1', 'y2']")
+    if not all(isinstance(task, str) for task in tasks):
+        raise TypeError(f"task names must be strings, got {list(tasks)}")
+    if len(set(tasks)) != len(tasks):
+        raise ValueError(f"task names must be distinct, got {list(tasks)}")
+    if known is not None:
+        for task in tasks:
+            known_task(task, known)
+    return tasks
 
 
 def known_task(task: Any, tasks: Iterable[str]) -> str:

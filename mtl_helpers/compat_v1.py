@@ -23,7 +23,7 @@ from mtl_helpers._validation import batch_arrays, known_task, task_weights
 from mtl_helpers.data import TASKS
 from mtl_helpers.models import TwoHeadNet
 
-__all__ = ["ArticleGraph", "AlternatingTrainer", "JointTrainer"]
+__all__ = ["ArticleGraph", "SessionAlternatingTrainer", "SessionJointTrainer"]
 
 v1 = tf.compat.v1
 
@@ -122,7 +122,7 @@ class _SessionTrainer:
         self.close()
 
 
-class AlternatingTrainer(_SessionTrainer):
+class SessionAlternatingTrainer(_SessionTrainer):
     """The article's alternating training: ``AdamOptimizer().minimize`` per task.
 
     Parameters
@@ -133,7 +133,7 @@ class AlternatingTrainer(_SessionTrainer):
 
     Examples
     --------
-    >>> with AlternatingTrainer(ArticleGraph()) as trainer:
+    >>> with SessionAlternatingTrainer(ArticleGraph()) as trainer:
     ...     loss = trainer.step("y1", article_batch(np.random.default_rng(0)))
     """
 
@@ -156,7 +156,7 @@ class AlternatingTrainer(_SessionTrainer):
         return float(loss)
 
 
-class JointTrainer(_SessionTrainer):
+class SessionJointTrainer(_SessionTrainer):
     """The article's joint training, fixed: one Adam on the (weighted) summed loss.
 
     Parameters

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mtl_helpers._validation import positive_int
+from mtl_helpers._validation import int_at_least, non_negative_int, positive_int
 
 __all__ = ["TASKS", "article_batch", "article_weights", "RelatedTasks"]
 
@@ -148,8 +148,8 @@ class RelatedTasks:
     def __post_init__(self) -> None:
         if not np.isfinite(self.correlation) or not -1.0 <= self.correlation <= 1.0:
             raise ValueError(f"correlation must be in [-1, 1], got {self.correlation!r}")
-        positive_int(self.in_dim, name="in_dim", minimum=2)
-        positive_int(self.seed, name="seed", minimum=0)
+        int_at_least(self.in_dim, 2, name="in_dim")
+        non_negative_int(self.seed, name="seed")
         if not np.isfinite(self.noise_std) or self.noise_std < 0:
             raise ValueError(f"noise_std must be >= 0, got {self.noise_std!r}")
         if not np.isfinite(self.scale) or self.scale <= 0:
@@ -192,7 +192,7 @@ class RelatedTasks:
             ``{"x": (n_samples, in_dim), task: (n_samples, 1), ...}``, float32.
         """
         n_samples = positive_int(n_samples, name="n_samples")
-        positive_int(seed, name="seed", minimum=0)
+        non_negative_int(seed, name="seed")
         tasks = self.tasks if tasks is None else tuple(tasks)
         for task in tasks:
             if task not in self.tasks:

@@ -22,12 +22,13 @@ from typing import Any, Literal
 import numpy as np
 
 from mtl_helpers._tensorflow import tf
-from mtl_helpers._validation import as_float_matrix, batch_arrays, known_task, positive_int
+from mtl_helpers._validation import as_float_matrix, batch_arrays, known_task, non_negative_int, positive_int
 from mtl_helpers.data import TASKS
 
 __all__ = ["STRUCTURED_NET", "TwoHeadNet", "keras_two_head_model"]
 
 OutputActivation = Literal["relu", "linear"]
+TaskLoss = Literal["l2_loss", "mean_squared_error"]
 
 #: The network settings of the chapters on structured data (chapters 3-5):
 #: one output per head, linear (the targets can be negative), with biases.
@@ -42,6 +43,12 @@ def _he_normal(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarra
 def _activation(name: str) -> str:
     if name not in ("relu", "linear"):
         raise ValueError(f"output_activation must be 'relu' or 'linear', got {name!r}")
+    return name
+
+
+def _task_loss(name: str) -> str:
+    if name not in ("l2_loss", "mean_squared_error"):
+        raise ValueError(f"loss must be 'l2_loss' or 'mean_squared_error', got {name!r}")
     return name
 
 
@@ -68,6 +75,18 @@ class TwoHeadNet(tf.Module):
         Add a bias vector (initialised to zero) to every layer. The article
         has none. Biases are named ``"shared_bias"``, ``"y1_bias"`` and
         ``"y2_bias"`` in :meth:`get_weights`.
+    loss : {"l2_loss", "mean_squared_error"}, default "l2_loss"
+        Each task's training loss (:meth:`losses`): the article's
+        ``tf.nn.l2_loss`` (half the *sum* of squares over the batch, which
+        grows with the batch) or the mean squared error over the batch.
+
+    Notes
+    -----
+    This class is the book's reference *network*: every network the
+    trainers accept has the same members (``tasks``, ``__call__``,
+    ``losses``, ``evaluate``, ``trainable_for``, ``shared_variables``,
+    ``all_variables``, ``get_weights``, ``set_weights``, ``initialize``,
+    ``input_spec``, ``batch_spec``, ``check_batch``).
 
     Examples
     --------
@@ -88,17 +107,18 @@ class TwoHeadNet(tf.Module):
         *,
         output_activation: OutputActivation = "relu",
         use_bias: bool = False,
+        loss: TaskLoss = "l2_loss",
     ) -> None:
         super().__init__(name="two_head_net")
         self.in_dim = positive_int(in_dim, name="in_dim")
         self.shared_units = positive_int(shared_units, name="shared_units")
         self.head_units = positive_int(head_units, name="head_units")
         self.output_activation = _activation(output_activation)
+        self.loss = _task_loss(loss)
         shapes = {"shared": (self.in_dim, self.shared_units)}
         shapes.update({task: (self.shared_units, self.head_units) for task in self.tasks})
         if weights is None:
-            rng = np.random.default_rng(positive_int(seed, name="seed", minimum=0))
-            arrays = {name: _he_normal(rng, *shape) for name, shape in shapes.items()}
+            arrays = self._initial_arrays(non_negative_int(seed, name="seed"))
         else:
             arrays = self._check_weights(weights, shapes)
         self.shared = tf.Variable(arrays["shared"], name="shared")
@@ -110,6 +130,37 @@ class TwoHeadNet(tf.Module):
         if use_bias:
             self.biases = {"shared": tf.Variable(tf.zeros([self.shared_units]), name="shared_bias")}
             self.biases.update({task: tf.Variable(tf.zeros([self.head_units]), name=f"{task}_bias") for task in self.tasks})
+
+    def _initial_arrays(self, seed: int) -> dict[str, np.ndarray]:
+        """He-normal weight matrices drawn from ``seed`` (biases start at zero)."""
+        rng = np.random.default_rng(seed)
+        shapes = {"shared": (self.in_dim, self.shared_units)}
+        shapes.update({task: (self.shared_units, self.head_units) for task in self.tasks})
+        return {name: _he_normal(rng, *shape) for name, shape in shapes.items()}
+
+    def initialize(self, seed: int) -> None:
+        """Assign the weights a new network built with ``seed`` starts from (bit for bit)."""
+        arrays = self._initial_arrays(non_negative_int(seed, name="seed"))
+        arrays.update({f"{name}_bias": np.zeros(bias.shape, np.float32) for name, bias in self.biases.items()})
+        self.set_weights(arrays)
+
+    @property
+    def input_spec(self) -> tf.TensorSpec:
+        """The spec of a batch's inputs: float32, shape (None, in_dim)."""
+        return tf.TensorSpec([None, self.in_dim], tf.float32)
+
+    def batch_spec(self, task: str) -> tf.TensorSpec:
+        """The spec of one task's targets: float32, shape (None, head_units)."""
+        known_task(task, self.tasks)
+        return tf.TensorSpec([None, self.head_units], tf.float32)
+
+    def check_batch(self, batch: Any, tasks: Any) -> dict[str, np.ndarray]:
+        """Validated float32 arrays ``{"x": (n, in_dim), task: (n, head_units), ...}``.
+
+        Only the tasks named in ``tasks`` must be present; other keys are
+        ignored. Raises ``ValueError`` or ``TypeError`` saying what to fix.
+        """
+        return batch_arrays(batch, tasks=tasks, in_dim=self.in_dim, out_dim=self.head_units)
 
     @staticmethod
     def _check_weights(weights: Mapping[str, Any], shapes: dict[str, tuple[int, int]]) -> dict[str, np.ndarray]:
@@ -143,7 +194,7 @@ class TwoHeadNet(tf.Module):
         return outputs
 
     def losses(self, batch: Mapping[str, Any]) -> dict[str, tf.Tensor]:
-        """Each task's ``tf.nn.l2_loss(target - prediction)`` (half the sum of squares).
+        """Each task's training loss: ``tf.nn.l2_loss(target - prediction)`` or the MSE (see ``loss``).
 
         ``batch`` needs ``"x"`` (n, in_dim) and, for each task it holds,
         targets (n, head_units); tasks missing from the batch are skipped, so
@@ -153,9 +204,23 @@ class TwoHeadNet(tf.Module):
         if not present:
             raise ValueError(f"the batch holds no task targets; expected some of {list(self.tasks)}, got {sorted(batch)}")
         if not all(isinstance(batch[key], tf.Tensor) for key in ["x", *present]):
-            batch = batch_arrays(batch, tasks=present, in_dim=self.in_dim, out_dim=self.head_units)
+            batch = self.check_batch(batch, present)
         predictions = self(batch["x"])
+        if self.loss == "mean_squared_error":
+            return {task: tf.reduce_mean(tf.square(batch[task] - predictions[task])) for task in present}
         return {task: tf.nn.l2_loss(batch[task] - predictions[task]) for task in present}
+
+    def evaluate(self, batch: Mapping[str, Any]) -> dict[str, float]:
+        """Mean squared error of each task present in ``batch`` (per target value).
+
+        Unlike :meth:`losses` with the article's ``l2_loss`` (a sum, which
+        grows with the batch), this is comparable across data sets of
+        different sizes. Lower is better.
+        """
+        tasks = [task for task in self.tasks if task in batch]
+        arrays = self.check_batch(batch, tasks)
+        predictions = self(arrays["x"])
+        return {task: float(tf.reduce_mean(tf.square(arrays[task] - predictions[task]))) for task in tasks}
 
     def trainable_for(self, task: str) -> list[tf.Variable]:
         """The variables task ``task``'s loss depends on: the shared layer and its head.
@@ -168,6 +233,11 @@ class TwoHeadNet(tf.Module):
         if self.use_bias:
             variables += [self.biases["shared"], self.biases[task]]
         return variables
+
+    @property
+    def shared_variables(self) -> list[tf.Variable]:
+        """The variables every task's loss depends on: the shared layer (and its bias)."""
+        return [self.shared, self.biases["shared"]] if self.use_bias else [self.shared]
 
     @property
     def all_variables(self) -> list[tf.Variable]:

@@ -31,6 +31,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import FancyBboxPatch, Patch, Rectangle
 
+from mtl_helpers._keras import producing_layer
 from mtl_helpers._tensorflow import tf
 from mtl_helpers._validation import batch_arrays
 from mtl_helpers.models import TwoHeadNet
@@ -171,11 +172,10 @@ def _chain_to_input(tensor: Any, model_input: Any, task: str) -> list[Any]:
     """The layers between the model's input and ``tensor``, input side first."""
     chain = []
     while tensor is not model_input:
-        history = getattr(tensor, "_keras_history", None)
-        if history is None:
+        produced = producing_layer(tensor)
+        if produced is None:
             raise ValueError(f"cannot trace output {task!r} back to the model's input")
-        layer = history.operation
-        inputs = layer._inbound_nodes[history.node_index].input_tensors
+        layer, inputs = produced
         if len(inputs) != 1:
             raise ValueError(
                 f"layer {layer.name!r} on the path of output {task!r} has {len(inputs)} inputs; "

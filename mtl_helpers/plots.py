@@ -13,10 +13,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
+from mtl_helpers._validation import known_task
+from mtl_helpers.data import TASKS
+from mtl_helpers.inspection import steps_of_task
 from mtl_helpers.runtime import PALETTE, TASK_COLORS
-from mtl_helpers.training import TrainingLog
+from mtl_helpers.trainers import TrainingLog
 
-__all__ = ["plot_learning_curves", "plot_seed_spread"]
+__all__ = ["plot_learning_curves", "plot_seed_spread", "plot_task_curves"]
 
 
 def _axes(ax: Axes | None) -> Axes:
@@ -45,10 +48,10 @@ def plot_learning_curves(
     """
     if not isinstance(log, TrainingLog):
         raise TypeError(f"log must be a TrainingLog from fit(), got {type(log).__name__}")
-    if not log.eval_mse:
+    if not log.eval_metric:
         raise ValueError("log has no held-out errors; call fit(..., eval_data=..., eval_every=...)")
     ax = _axes(ax)
-    for task, values in log.eval_mse.items():
+    for task, values in log.eval_metric.items():
         name = f"{label} {task}".strip()
         ax.plot(log.eval_step, values, linestyle=linestyle, color=TASK_COLORS.get(task), label=name)
     ax.set_xlabel("training step")
@@ -96,3 +99,50 @@ def plot_seed_spread(
     ax.set_ylabel(ylabel)
     ax.legend(title="task")
     return ax
+
+
+def plot_task_curves(
+    alternating: TrainingLog,
+    single: Mapping[str, TrainingLog],
+    *,
+    axes: Sequence[Axes] | None = None,
+) -> list[Axes]:
+    """Each task's held-out error against the steps that task received.
+
+    One panel per task: alternating training (solid) and the single-task
+    network (dashed). The x axis counts only that task's steps, so both
+    curves spend the same number of updates on the task's head.
+
+    Parameters
+    ----------
+    alternating : TrainingLog
+        From ``AlternatingTrainer.fit`` with ``eval_data`` and ``eval_every``.
+    single : dict of str to TrainingLog
+        ``{"y1": log of a y1-only run, "y2": log of a y2-only run}``.
+    axes : sequence of matplotlib Axes, optional
+        One per task; default a new figure with one row of panels.
+
+    Returns
+    -------
+    list of matplotlib Axes
+    """
+    if not isinstance(single, Mapping) or not single:
+        raise ValueError("single must be a dict {task: TrainingLog of that task alone}")
+    tasks = [known_task(task, TASKS) for task in single]
+    if axes is None:
+        _, created = plt.subplots(1, len(tasks), figsize=(3.6 * len(tasks), 3.4), sharey=True, squeeze=False)
+        axes = list(created[0])
+    axes = list(axes)
+    if len(axes) != len(tasks):
+        raise ValueError(f"need one Axes per task ({len(tasks)}), got {len(axes)}")
+    for ax, task in zip(axes, tasks, strict=True):
+        color = TASK_COLORS[task]
+        ax.plot(steps_of_task(alternating, task), alternating.eval_metric[task], color=color, label="alternating")
+        ax.plot(steps_of_task(single[task], task), single[task].eval_metric[task], color=color, linestyle="--",
+                label=f"{task} alone")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"steps of task {task}")
+        ax.set_title(f"task {task}")
+        ax.legend()
+    axes[0].set_ylabel("held-out MSE")
+    return axes

@@ -10,6 +10,7 @@ blocks.
 ================================  ==========================================
 class                             rule
 ================================  ==========================================
+:class:`CoinFlip`                 the article's coin flip, ``p`` for the first task
 :class:`ProportionalSampler`      ``p_i ∝ N_i`` (one pass over each data set)
 :class:`UniformSampler`           ``p_i = 1 / n_tasks``
 :class:`TemperatureSampler`       ``p_i ∝ N_i ** (1 / T)`` (Arivazhagan et al., 2019)
@@ -39,13 +40,16 @@ from typing import Any
 
 import numpy as np
 
+from mtl_helpers._validation import non_negative_int, positive_int, task_names
 from mtl_helpers.data import TASKS
 
 __all__ = [
     "AnnealedSampler",
     "BlockSchedule",
+    "CoinFlip",
     "Interleaved",
     "ProportionalSampler",
+    "Schedule",
     "SquareRootSampler",
     "TemperatureSampler",
     "UniformSampler",
@@ -53,41 +57,11 @@ __all__ = [
 ]
 
 
-def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}; pass a non-negative int such as 0")
-    return int(seed)
-
-
-def _check_steps(steps: Any) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
-        raise TypeError(f"steps must be an int, got {type(steps).__name__} {steps!r}")
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}; ask for at least one training step")
-    return int(steps)
-
-
-def _check_tasks(tasks: Sequence[str], *, known: Sequence[str] = TASKS) -> tuple[str, ...]:
-    if isinstance(tasks, str) or not isinstance(tasks, Sequence | Mapping):
-        raise TypeError(f"tasks must be a sequence of task names such as {list(known)}, got {tasks!r}")
-    tasks = tuple(tasks)
-    if not tasks:
-        raise ValueError(f"tasks is empty; give at least one of {list(known)}")
-    unknown = [task for task in tasks if task not in known]
-    if unknown:
-        raise ValueError(f"unknown task names {unknown}; use names from {list(known)}")
-    if len(set(tasks)) != len(tasks):
-        raise ValueError(f"tasks repeats a name: {list(tasks)}; list each task once")
-    return tasks
-
-
 def _check_sizes(sizes: Any) -> dict[str, int]:
     """Validate ``{task: N_i}`` and return it with plain ints."""
     if not isinstance(sizes, Mapping) or not sizes:
         raise ValueError(f"sizes must be a non-empty dict of data-set sizes such as {{'y1': 2000, 'y2': 100}}, got {sizes!r}")
-    _check_tasks(list(sizes))
+    task_names(list(sizes))
     result = {}
     for task, size in sizes.items():
         if isinstance(size, bool) or not isinstance(size, int | np.integer):
@@ -145,12 +119,79 @@ def _draw(probabilities: Mapping[str, float], steps: int, rng: np.random.Generat
     return tasks[rng.choice(len(tasks), size=steps, p=np.asarray(list(probabilities.values())))]
 
 
-class _RandomSampler:
-    """Draws each step's task independently with fixed ``probabilities``."""
+class Schedule:
+    """The interface of every schedule: which task each step of alternating training trains.
+
+    Attributes
+    ----------
+    tasks : tuple of str
+    seed : int
+        The same seed always gives the same schedule.
+    """
+
+    tasks: tuple[str, ...]
+    seed: int
+
+    @property
+    def probabilities(self) -> dict[str, float]:
+        """Long-run share of the steps of each task, ``{task: p}``, summing to 1."""
+        raise NotImplementedError(f"{type(self).__name__} must define probabilities")
+
+    def schedule(self, steps: int) -> np.ndarray:
+        """The task of each of ``steps`` steps: ndarray of shape (steps,) of str."""
+        raise NotImplementedError(f"{type(self).__name__} must define schedule(steps)")
+
+
+class CoinFlip(Schedule):
+    """The article's coin flip: each step trains ``tasks[0]`` with probability ``p``.
+
+    The article trains task 1 when ``np.random.rand() < 0.5`` and task 2
+    otherwise. This draws the same flips from ``np.random.default_rng(seed)``,
+    so a schedule can be repeated exactly.
+
+    Parameters
+    ----------
+    p : float, default 0.5
+        Probability that a step trains the first task.
+    tasks : sequence of two str, default ("y1", "y2")
+    seed : int, default 0
+
+    Examples
+    --------
+    >>> CoinFlip(seed=0).schedule(4).tolist()
+    ['y2', 'y1', 'y1', 'y1']
+    """
+
+    def __init__(self, p: float = 0.5, *, tasks: Sequence[str] = TASKS, seed: int = 0) -> None:
+        if isinstance(p, bool) or not isinstance(p, int | float) or not np.isfinite(p) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
+        self.p = float(p)
+        self.tasks = task_names(tasks)
+        if len(self.tasks) != 2:
+            raise ValueError(f"a coin flip chooses between two tasks, got {list(self.tasks)}")
+        self.seed = non_negative_int(seed, name="seed")
+
+    @property
+    def probabilities(self) -> dict[str, float]:
+        """``{first task: p, second task: 1 - p}``."""
+        return {self.tasks[0]: self.p, self.tasks[1]: 1.0 - self.p}
+
+    def schedule(self, steps: int) -> np.ndarray:
+        """One flip per step: ndarray of shape (steps,) of str."""
+        draws = np.random.default_rng(self.seed).random(positive_int(steps, name="steps"))
+        return np.where(draws < self.p, self.tasks[0], self.tasks[1])
+
+    def __repr__(self) -> str:
+        return f"CoinFlip(p={self.p:g}, tasks={list(self.tasks)}, seed={self.seed})"
+
+
+class _RandomSampler(Schedule):
+    """Draws each step's task independently with fixed ``probabilities`` from data-set sizes."""
 
     def __init__(self, sizes: Mapping[str, int], *, seed: int = 0) -> None:
         self.sizes = _check_sizes(sizes)
-        self.seed = _check_seed(seed)
+        self.tasks = tuple(self.sizes)
+        self.seed = non_negative_int(seed, name="seed")
 
     @property
     def probabilities(self) -> dict[str, float]:
@@ -175,7 +216,7 @@ class _RandomSampler:
             Task names, for :meth:`AlternatingTrainer.fit`. The same seed
             gives the same schedule on every call.
         """
-        steps = _check_steps(steps)
+        steps = positive_int(steps, name="steps")
         return _draw(self.probabilities, steps, np.random.default_rng(self.seed))
 
     def __repr__(self) -> str:
@@ -363,7 +404,7 @@ class AnnealedSampler(_RandomSampler):
         -------
         ndarray of shape (steps,) of str
         """
-        steps = _check_steps(steps)
+        steps = positive_int(steps, name="steps")
         if steps < self.epochs:
             raise ValueError(f"steps ({steps}) must be at least epochs ({self.epochs}); ask for more steps or fewer epochs")
         rng = np.random.default_rng(self.seed)
@@ -374,7 +415,7 @@ class AnnealedSampler(_RandomSampler):
         return f"AnnealedSampler({self.sizes}, epochs={self.epochs}, seed={self.seed})"
 
 
-class BlockSchedule:
+class BlockSchedule(Schedule):
     """Blocks: ``block`` steps of one task, then ``block`` steps of the next, and so on.
 
     The schedule is built backwards from its end, so the task named
@@ -405,8 +446,8 @@ class BlockSchedule:
         if block < 1:
             raise ValueError(f"block must be >= 1, got {block}; use 1 for fine interleaving")
         self.block = int(block)
-        self.tasks = _check_tasks(tasks)
-        self.seed = _check_seed(seed)
+        self.tasks = task_names(tasks)
+        self.seed = non_negative_int(seed, name="seed")
         if last is None:
             last = self.tasks[int(np.random.default_rng(self.seed).integers(len(self.tasks)))]
         if last not in self.tasks:
@@ -432,7 +473,7 @@ class BlockSchedule:
         ndarray of shape (steps,) of str
             The last ``block`` entries are ``last``.
         """
-        steps = _check_steps(steps)
+        steps = positive_int(steps, name="steps")
         from_end = np.arange(steps)[::-1]  # 0 for the final step
         blocks_from_end = from_end // self.block
         order = np.asarray(self.order)

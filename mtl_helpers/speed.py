@@ -6,8 +6,8 @@ heads of 20, batches of 10 from :func:`mtl_helpers.article_batch`) for a
 given number of steps and reports **steps per second**:
 
 ``"session"``
-    TensorFlow 1 style: :class:`mtl_helpers.compat_v1.AlternatingTrainer` /
-    :class:`~mtl_helpers.compat_v1.JointTrainer`, one ``Session.run`` with a
+    TensorFlow 1 style: :class:`mtl_helpers.compat_v1.SessionAlternatingTrainer` /
+    :class:`~mtl_helpers.compat_v1.SessionJointTrainer`, one ``Session.run`` with a
     feed dict per step.
 ``"eager"``
     TensorFlow 2 without ``tf.function``: a Python loop of
@@ -56,14 +56,12 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from mtl_helpers._tensorflow import tf
-from mtl_helpers._validation import positive_int
-from mtl_helpers.compat_v1 import AlternatingTrainer as SessionAlternatingTrainer
-from mtl_helpers.compat_v1 import ArticleGraph
-from mtl_helpers.compat_v1 import JointTrainer as SessionJointTrainer
+from mtl_helpers._validation import non_negative_int, positive_int
+from mtl_helpers.compat_v1 import ArticleGraph, SessionAlternatingTrainer, SessionJointTrainer
 from mtl_helpers.data import TASKS, article_batch
 from mtl_helpers.models import TwoHeadNet, keras_two_head_model
 from mtl_helpers.runtime import PALETTE
-from mtl_helpers.training import AlternatingTrainer, JointTrainer, article_adam
+from mtl_helpers.trainers import AlternatingTrainer, JointTrainer, article_adam
 
 __all__ = [
     "METHODS",
@@ -149,7 +147,7 @@ def make_workload(
         raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
     steps = positive_int(steps, name="steps")
     batch_size = positive_int(batch_size, name="batch_size")
-    seed = positive_int(seed, name="seed", minimum=0)
+    seed = non_negative_int(seed, name="seed")
     steps_per_execution = positive_int(steps_per_execution, name="steps_per_execution")
     rng = np.random.default_rng(seed)
     batches = tuple(article_batch(rng, batch_size) for _ in range(steps))
@@ -362,7 +360,7 @@ def measure_speed(
             f"method {method!r} does not support mode {mode!r}; it supports {list(SUPPORTED_MODES[method])}"
         )
     repeats = positive_int(repeats, name="repeats")
-    warmup = positive_int(warmup, name="warmup", minimum=0)
+    warmup = non_negative_int(warmup, name="warmup")
     workload = make_workload(mode, steps, batch_size=batch_size, seed=seed, steps_per_execution=steps_per_execution)
     seconds = []
     with METHODS[method](workload) as run:

@@ -4,25 +4,36 @@
   that one ``"y2"`` step of alternating training changes, for the chapter's
   network with biases.
 * ``ch3.ex2``: ``{"y1": count, "y2": count}``, each optimizer's step count
-  after training on ``coin_flip_schedule(EX2_STEPS, seed=EX2_SEED)``.
+  after training on ``CoinFlip(seed=EX2_SEED).schedule(EX2_STEPS)``.
 * ``ch3.ex3``: the smallest expected ``tf.nn.l2_loss`` any predictor can
-  reach on one of the article's batches of random targets.
-* ``ch3.ex4``: the change of the shared weights made by the first ``"y1"``
-  step of a fresh trainer (Adam's bias-corrected first step).
+  reach on one of the article's batches of random targets, exactly (a float
+  from the formula or a ``fractions.Fraction``; an estimate by sampling does
+  not pass).
+* ``ch3.ex4``: ``answer_fn(gradient, learning_rate, epsilon)``, the change
+  made by the first step of a fresh Adam optimizer, computed without one;
+  called on the check's own gradients (tiny ones too, where epsilon matters)
+  and on the gradient of exercise 4's y1 step.
+* ``ch3.ex5``: an open paired comparison (alternating training against task
+  y1 alone at p = 0.5); the check verifies the protocol: one value per seed
+  and method, at least ``MIN_SEEDS`` distinct seeds, the 95% t-interval of the
+  paired differences and a conclusion that the interval supports.
 
-Each check computes the expected value itself and never prints it.
+Each check computes the expected value itself, from nothing the student's
+code can change, and never prints it.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
+from scipy import stats as scipy_stats
 
 from mtl_helpers._tensorflow import tf
-from mtl_helpers.alternating import STRUCTURED_NET, coin_flip_schedule
 from mtl_helpers.checks._core import (
     CheckResult,
     compare_arrays,
@@ -30,16 +41,19 @@ from mtl_helpers.checks._core import (
     compare_names,
     compare_number,
     hint,
+    needs_function,
     passed,
     register,
 )
 from mtl_helpers.data import TASKS, RelatedTasks, article_batch, article_weights
-from mtl_helpers.models import TwoHeadNet
-from mtl_helpers.training import AlternatingTrainer, article_adam
+from mtl_helpers.models import STRUCTURED_NET, TwoHeadNet
+from mtl_helpers.sampling import CoinFlip
+from mtl_helpers.stats import MIN_SEEDS
+from mtl_helpers.trainers import AlternatingTrainer
 
 __all__: list[str] = []
 
-#: The schedule that exercise 2 states: ``coin_flip_schedule(EX2_STEPS, seed=EX2_SEED)``.
+#: The schedule that exercise 2 states: ``CoinFlip(seed=EX2_SEED).schedule(EX2_STEPS)``.
 EX2_STEPS: int = 50
 EX2_SEED: int = 7
 #: Exercise 4's data: ``article_weights(default_rng(EX4_WEIGHTS_SEED))`` and
@@ -76,8 +90,8 @@ def _check_ex1(answer: Any) -> CheckResult:
 
 @register("ch3.ex2")
 def _check_ex2(answer: Any) -> CheckResult:
-    schedule = coin_flip_schedule(EX2_STEPS, seed=EX2_SEED)
-    expected = {task: schedule.count(task) for task in TASKS}
+    schedule = CoinFlip(seed=EX2_SEED).schedule(EX2_STEPS)
+    expected = {task: int(np.sum(schedule == task)) for task in TASKS}
     if isinstance(answer, dict) and set(answer) == set(TASKS):
         try:
             counts = {task: float(np.asarray(answer[task])) for task in TASKS}
@@ -98,37 +112,85 @@ def _check_ex2(answer: Any) -> CheckResult:
 # ---------------------------------------------------------------- exercise 3
 
 
-def _ex3_parts() -> tuple[int, float]:
-    """Number of target values in one article batch, and the width of their uniform range."""
-    values = article_batch(np.random.default_rng(0))["y1"].size
+def _ex3_parts() -> tuple[int, int, float]:
+    """Rows of one article batch, target values in it (per task), and the width of their uniform range."""
+    targets = article_batch(np.random.default_rng(0))["y1"]
     scale = float(inspect.signature(article_batch).parameters["scale"].default)
-    return values, scale
+    return int(targets.shape[0]), int(targets.size), scale
+
+
+def _number_and_tolerance(answer: Any) -> tuple[float, float] | None:
+    """A real-number answer as (value, relative tolerance of an exact result), or None.
+
+    An exact result computed in float64 is good to about 1e-15, one computed
+    in float32 to about 1e-7; a sampling estimate is off by far more.
+    """
+    if isinstance(answer, Fraction):
+        return float(answer), 0.0
+    if isinstance(answer, bool | np.bool_ | str | bytes):
+        return None
+    try:
+        array = np.asarray(answer.numpy() if callable(getattr(answer, "numpy", None)) else answer)
+    except (TypeError, ValueError):
+        return None
+    if array.size != 1 or array.dtype.kind not in "fiu":
+        return None
+    value = float(array.astype(np.float64).reshape(()))
+    if not math.isfinite(value):
+        return None
+    return value, (1e-6 if array.dtype.itemsize <= 4 else 1e-9)
 
 
 @register("ch3.ex3")
 def _check_ex3(answer: Any) -> CheckResult:
-    values, scale = _ex3_parts()
-    variance = scale**2 / 12.0  # of a uniform distribution on [0, scale)
-    expected = 0.5 * values * variance
-    try:
-        value = float(np.asarray(answer.numpy() if hasattr(answer, "numpy") else answer, dtype=np.float64))
-    except (TypeError, ValueError):
-        value = None
-    if value is not None and math.isfinite(value):
-        if math.isclose(value, 0.0, abs_tol=1e-9):
-            return hint("zero loss would mean predicting the noise itself; the targets do not depend on the inputs")
-        close = lambda target: math.isclose(value, target, rel_tol=2e-3)  # noqa: E731
-        if close(0.5 * values * scale**2 / 3.0):
-            return hint("that is the loss of always predicting 0; which constant makes the squared error smallest?")
-        if close(variance) or close(0.5 * variance):
-            return hint("that is the error of one target value; l2_loss adds up the errors of the whole batch")
-    result = compare_number(answer, expected, name="your loss", rtol=2e-3)
-    if result.passed:
+    rows, values, scale = _ex3_parts()
+    exact = Fraction(values, 2) * Fraction(scale) ** 2 / 12  # half the sum of squares, variance width**2 / 12
+    expected = float(exact)
+    number = _number_and_tolerance(answer)
+    if number is None:  # not one real number: the generic hints say what it is
+        return compare_number(answer, expected, name="your loss", rtol=1e-9)
+    value, tolerance = number
+    if (isinstance(answer, Fraction) and answer == exact) or (
+        not isinstance(answer, Fraction) and math.isclose(value, expected, rel_tol=tolerance)
+    ):
         return passed("correct: no network can beat the best constant, the mean, on pure noise.")
-    return result
+    if math.isclose(value, 0.0, abs_tol=1e-9):
+        return hint("zero loss would mean predicting the noise itself; the targets do not depend on the inputs")
+    ratio = value / expected
+    if math.isclose(ratio, (rows - 1) / rows, rel_tol=0.01):
+        return hint(
+            "that looks like the loss of predicting each batch's own column means: they are computed from the "
+            "very targets being predicted, which no predictor can see; use the mean of the distribution"
+        )
+    if abs(ratio - 1.0) < 0.05:
+        return hint(
+            "close, but not exact: an estimate by sampling, or a rounded number? Derive the value from the "
+            "variance of the uniform distribution (compute it with the formula, or as a fractions.Fraction)"
+        )
+    variance = scale**2 / 12.0
+    close = lambda target: math.isclose(value, target, rel_tol=2e-3)  # noqa: E731
+    if close(0.5 * values * scale**2 / 3.0):
+        return hint("that is the loss of always predicting 0; which constant makes the squared error smallest?")
+    if close(variance) or close(0.5 * variance):
+        return hint("that is the error of one target value; l2_loss adds up the errors of the whole batch")
+    return compare_number(value, expected, name="your loss", rtol=1e-9)
 
 
 # ---------------------------------------------------------------- exercise 4
+
+
+def _adam_first_step(gradient: np.ndarray, learning_rate: float, epsilon: float) -> np.ndarray:
+    """Equation (eq-ch3-adam) at t = 1: m_hat = g and v_hat = g**2."""
+    return -learning_rate * gradient / (np.abs(gradient) + epsilon)
+
+
+def _ex4_cases() -> list[tuple[np.ndarray, float, float]]:
+    """The check's own gradients and hyperparameters: tiny gradients (where epsilon matters), zeros, others."""
+    rng = np.random.default_rng(2014)
+    mixed = rng.standard_normal((3, 4)) * 10.0 ** rng.integers(-10, 3, size=(3, 4))
+    mixed.flat[[0, 5, 7]] = [0.0, 1e-8, -3e-9]
+    moderate = rng.standard_normal(6) * 1e-3
+    return [(mixed, 0.001, 1e-8), (moderate, 0.01, 1e-3)]
 
 
 def _ex4_setup() -> tuple[TwoHeadNet, dict[str, np.ndarray]]:
@@ -136,33 +198,186 @@ def _ex4_setup() -> tuple[TwoHeadNet, dict[str, np.ndarray]]:
     return net, article_batch(np.random.default_rng(EX4_BATCH_SEED))
 
 
-def _ex4_expected() -> tuple[np.ndarray, np.ndarray, float]:
-    """The change of the shared weights after one y1 step, the gradient, and the learning rate."""
+def _ex4_step() -> tuple[np.ndarray, np.ndarray]:
+    """The gradient of exercise 4's y1 loss on ``net.shared``, and the change one real y1 step makes."""
     net, batch = _ex4_setup()
     with tf.GradientTape() as tape:
         loss = net.losses({"x": batch["x"], "y1": batch["y1"]})["y1"]
-    gradient = tape.gradient(loss, net.shared).numpy()
+    gradient = tape.gradient(loss, net.shared).numpy().astype(np.float64)
     before = net.shared.numpy().copy()
-    trainer = AlternatingTrainer(net)
-    trainer.step("y1", batch)
-    learning_rate = float(article_adam().learning_rate)
-    return net.shared.numpy() - before, gradient, learning_rate
+    AlternatingTrainer(net).step("y1", batch)
+    return gradient, net.shared.numpy().astype(np.float64) - before
+
+
+def _call(answer_fn: Any, gradient: np.ndarray, learning_rate: float, epsilon: float) -> Any:
+    return answer_fn(gradient.copy(), learning_rate, epsilon)
+
+
+def _ex4_slip(got: Any, gradient: np.ndarray, learning_rate: float, epsilon: float) -> CheckResult | None:
+    """A hint naming a known wrong formula that ``got`` matches, or None."""
+    try:
+        got = np.asarray(got.numpy() if callable(getattr(got, "numpy", None)) else got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if got.shape != gradient.shape:
+        return hint(
+            f"answer_fn must return an array shaped like gradient: for a gradient of shape {gradient.shape} it "
+            f"returned shape {got.shape}. Does it ignore gradient, e.g. by running a trainer's step?"
+        )
+    if np.any(~np.isfinite(got)) and np.all(np.isfinite(got[gradient != 0])):
+        return hint("answer_fn returns NaN where the gradient is 0: epsilon keeps Adam's division finite")
+    bias_free = -learning_rate * (1 - 0.9) * gradient / (np.sqrt(1 - 0.999) * np.abs(gradient) + epsilon)
+    slips = [
+        (-learning_rate * np.sign(gradient),
+         "for gradients not much larger than epsilon Adam's first step is shorter than the learning rate: "
+         "where is epsilon in your formula?"),
+        (-learning_rate * gradient,
+         "that is a plain gradient-descent step; Adam divides by its estimate of the gradient's size"),
+        (bias_free, "close: Adam's moments start at zero, so they need the bias correction of step 1"),
+        (-learning_rate * gradient / (np.abs(gradient) + epsilon / np.sqrt(1 - 0.999)),
+         "that is what a Keras Adam optimizer computes (it adds epsilon before the bias correction); the "
+         "exercise asks for the formula with the bias-corrected m-hat and v-hat, without an optimizer"),
+    ]
+    for values, message in slips:
+        if np.all(np.isfinite(got)) and np.allclose(got, values, rtol=1e-4, atol=0.0):
+            return hint(message)
+    return None
 
 
 @register("ch3.ex4")
-def _check_ex4(answer: Any) -> CheckResult:
-    expected, gradient, learning_rate = _ex4_expected()
-    try:
-        got = np.asarray(answer.numpy() if hasattr(answer, "numpy") else answer, dtype=np.float64)
-    except (TypeError, ValueError):
-        got = None
-    if got is not None and got.shape == expected.shape and np.all(np.isfinite(got)):
-        if np.allclose(got, -learning_rate * gradient, rtol=1e-3):
-            return hint("that is a plain gradient-descent step; Adam divides by its estimate of the gradient's size")
-        without_correction = expected * (1 - 0.9) / math.sqrt(1 - 0.999)  # m = 0.1 g, v = 0.001 g**2
-        if np.allclose(got, without_correction, rtol=1e-3, atol=1e-7):
-            return hint("close: Adam's first moments start at zero, so they need the bias correction of step 1")
-    result = compare_arrays(answer, expected, name="your change of the shared weights")
+def _check_ex4(answer_fn: Any) -> CheckResult:
+    if problem := needs_function(answer_fn):
+        return problem
+    for number, (gradient, learning_rate, epsilon) in enumerate(_ex4_cases()):
+        try:
+            got = _call(answer_fn, gradient, learning_rate, epsilon)
+        except NotImplementedError:
+            raise
+        except Exception as error:  # a student's bug: report it as a hint
+            return hint(f"answer_fn(gradient, learning_rate, epsilon) raised {type(error).__name__}: {error}")
+        expected = _adam_first_step(gradient, learning_rate, epsilon)
+        name = f"answer_fn(gradient, {learning_rate:g}, {epsilon:g})"
+        result = compare_arrays(got, expected, name=name, rtol=1e-4, atol=0.0)
+        if result.passed:
+            continue
+        if number > 0:
+            first = _adam_first_step(gradient, *_ex4_cases()[0][1:])
+            try:
+                if np.allclose(np.asarray(got, dtype=np.float64), first, rtol=1e-4, atol=0.0):
+                    return hint("answer_fn ignores its learning_rate or epsilon: the check calls it with other values")
+            except (TypeError, ValueError):
+                pass
+        return _ex4_slip(got, gradient, learning_rate, epsilon) or result
+    gradient, change = _ex4_step()
+    result = compare_arrays(_call(answer_fn, gradient, 0.001, 1e-8), change,
+                            name="answer_fn(gradient of the y1 loss, 0.001, 1e-08)", rtol=1e-4, atol=1e-8)
     if result.passed:
-        return passed("correct: Adam's first step moves every weight by about the learning rate, whatever the gradient's size.")
+        return passed("correct: Adam's first step moves every weight by the learning rate, unless its gradient is "
+                      "tiny; and it matches the trainer's real step.")
     return result
+
+
+# ---------------------------------------------------------------- exercise 5
+
+#: The keys of exercise 5's answer.
+EX5_KEYS: tuple[str, ...] = ("seeds", "alternating", "alone", "interval", "conclusion")
+#: The conclusions exercise 5 accepts.
+EX5_CONCLUSIONS: tuple[str, ...] = ("alternating better", "alone better", "no clear difference")
+
+
+def _seeds(answer: Any) -> list[int] | CheckResult:
+    if isinstance(answer, str | bytes | Mapping) or not isinstance(answer, Sequence | np.ndarray | range):
+        return hint(f"answer['seeds'] should be a list of seeds such as list(range(10)), got {type(answer).__name__}")
+    seeds = list(answer)
+    if not all(isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0 for seed in seeds):
+        return hint("answer['seeds'] should hold whole numbers >= 0, the seeds of the runs")
+    if len(set(int(seed) for seed in seeds)) != len(seeds):
+        return hint("answer['seeds'] lists a seed more than once: each seed is one pair of runs")
+    if len(seeds) < MIN_SEEDS:
+        return hint(f"{len(seeds)} seeds are too few: the book's protocol draws a conclusion from at least {MIN_SEEDS}")
+    return [int(seed) for seed in seeds]
+
+
+def _per_seed(answer: Any, key: str, n: int) -> np.ndarray | CheckResult:
+    try:
+        values = np.asarray(answer, dtype=np.float64)
+    except (TypeError, ValueError):
+        return hint(f"answer[{key!r}] should be numbers, one test MSE per seed, got {type(answer).__name__}")
+    if values.shape != (n,):
+        return hint(f"answer[{key!r}] should hold one value per seed, in the order of answer['seeds'] "
+                    f"({n} values), got shape {values.shape}")
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        return hint(f"answer[{key!r}] should hold test MSEs, finite and positive")
+    return values
+
+
+def _interval_slip(low: float, high: float, a: np.ndarray, b: np.ndarray) -> str:
+    """What the student's interval is, when it is not the 95% t-interval of the mean of a - b."""
+    n, differences = a.size, a - b
+    centre, half = (low + high) / 2, (high - low) / 2
+    sd = float(differences.std(ddof=1))
+    se = sd / math.sqrt(n)
+
+    def near(x: float, y: float) -> bool:
+        return math.isclose(x, y, rel_tol=1e-3, abs_tol=1e-12)
+
+    if near(centre, -float(differences.mean())) and not near(centre, float(differences.mean())):
+        return "your interval is that of alone - alternating; the exercise asks for alternating - alone"
+    if near(half, sd):
+        return "that is the mean ± one standard deviation of the differences; the interval of the mean is narrower"
+    if near(half, se):
+        return "that is the mean ± one standard error; a 95% interval multiplies it by Student's t(0.975, n - 1)"
+    if near(half, 1.96 * se):
+        return "that uses the normal quantile 1.96; with few seeds the protocol uses Student's t with n - 1 degrees"
+    va, vb = a.var(ddof=1) / n, b.var(ddof=1) / n
+    welch_df = (va + vb) ** 2 / (va**2 / (n - 1) + vb**2 / (n - 1)) if va + vb > 0 else n - 1
+    for df in (welch_df, 2 * n - 2):
+        if near(half, float(scipy_stats.t.ppf(0.975, df)) * math.sqrt(va + vb)):
+            return "that interval treats the two methods as independent samples; pair them: use the per-seed differences"
+    return "answer['interval'] is not the 95% t-interval of the mean paired difference, alternating - alone"
+
+
+@register("ch3.ex5")
+def _check_ex5(answer: Any) -> CheckResult:
+    if not isinstance(answer, Mapping):
+        return hint(f"answer should be a dict with the keys {', '.join(map(repr, EX5_KEYS))}, got {type(answer).__name__}")
+    missing = [key for key in EX5_KEYS if key not in answer]
+    if missing:
+        return hint(f"answer is missing the key{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
+    seeds = _seeds(answer["seeds"])
+    if isinstance(seeds, CheckResult):
+        return seeds
+    n = len(seeds)
+    paired = [_per_seed(answer[key], key, n) for key in ("alternating", "alone")]
+    for values in paired:
+        if isinstance(values, CheckResult):
+            return values
+    a, b = paired
+    if np.array_equal(a, b):
+        return hint("the two methods have identical errors in every seed: did you compare a method with itself?")
+    differences = a - b
+    mean = float(differences.mean())
+    half = float(scipy_stats.t.ppf(0.975, n - 1) * differences.std(ddof=1) / math.sqrt(n))
+    try:
+        low, high = (float(value) for value in answer["interval"])
+    except (TypeError, ValueError):
+        return hint("answer['interval'] should be two numbers, (low, high)")
+    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+        return hint("answer['interval'] should be two finite numbers with low <= high")
+    tolerance = 1e-3 * max(half, 1e-12)
+    if abs(low - (mean - half)) > tolerance or abs(high - (mean + half)) > tolerance:
+        return hint(_interval_slip(low, high, a, b))
+    conclusion = answer["conclusion"]
+    if not isinstance(conclusion, str) or conclusion.strip().lower().rstrip(".") not in EX5_CONCLUSIONS:
+        return hint(f"answer['conclusion'] should be one of {', '.join(map(repr, EX5_CONCLUSIONS))}")
+    conclusion = conclusion.strip().lower().rstrip(".")
+    verdict = "alternating better" if high < 0 else "alone better" if low > 0 else "no clear difference"
+    if conclusion != verdict:
+        if verdict == "no clear difference":
+            return hint("your interval includes 0: the protocol calls a difference clear only when the interval "
+                        "excludes 0, whatever the means and the wins")
+        if conclusion == "no clear difference":
+            return hint("your interval excludes 0, so the difference is clear: say which method it favours")
+        return hint("check the direction: the differences are alternating - alone of an error, lower is better")
+    return passed(f"the protocol holds: {n} seeds, paired; the 95% t-interval of the paired differences; "
+                  "and a conclusion the interval supports.")

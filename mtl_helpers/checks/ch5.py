@@ -19,8 +19,9 @@ import numpy as np
 from mtl_helpers.checks._core import CheckResult, hint, needs_function, passed, register
 from mtl_helpers.data import TASKS
 from mtl_helpers.sampling import BlockSchedule, TemperatureSampler
-from mtl_helpers.training import TrainingLog
-from mtl_helpers.weighting import TargetScaler, uncertainty_weighted_loss
+from mtl_helpers.scaling import TargetScaler
+from mtl_helpers.trainers import TrainingLog
+from mtl_helpers.weighting import uncertainty_weighted_loss
 
 __all__: list[str] = []
 
@@ -85,7 +86,7 @@ def _block_rises(log: TrainingLog, block: int, *, neighbours: bool = False, trai
         stop = start + block
         first = positions[start]
         last = first + 1 if neighbours else positions[stop]
-        rises[idle].append(float(log.eval_mse[idle][last] - log.eval_mse[idle][first]))
+        rises[idle].append(float(log.eval_metric[idle][last] - log.eval_metric[idle][first]))
     return {task: float(np.mean(values)) for task, values in rises.items()}
 
 
@@ -95,8 +96,8 @@ def _synthetic_block_log(block: int, blocks: int, last: str, evals_per_block: in
     steps = block * blocks
     schedule = BlockSchedule(block, last=last).schedule(steps)
     eval_step = np.arange(0, steps + 1, block // evals_per_block)
-    eval_mse = {task: np.exp(rng.normal(-1.0, 0.5, size=eval_step.size)) for task in TASKS}
-    return TrainingLog(loss=np.zeros(steps), task=schedule, eval_step=eval_step, eval_mse=eval_mse)
+    eval_metric = {task: np.exp(rng.normal(-1.0, 0.5, size=eval_step.size)) for task in TASKS}
+    return TrainingLog(loss=np.zeros(steps), task=schedule, eval_step=eval_step, eval_metric=eval_metric)
 
 
 EX2_LOGS = ((40, 6, "y1", 4, 1), (30, 5, "y2", 3, 2))  # block, blocks, last, evaluations per block, seed

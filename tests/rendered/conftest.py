@@ -6,74 +6,28 @@
 
 Which Chromium: ``$MTL_BOOK_CHROMIUM`` if set, else a system Chromium or
 Chrome on the ``PATH``, else the browser Playwright downloads with
-``.venv/bin/playwright install chromium``. With none of them the browser tests
-fail, saying how to install one; they never skip.
+``.venv/bin/playwright install chromium`` (the rule of
+``tools/ensure_browser.py``, which ``make test`` runs first to find, or else
+install, one). With none of them the browser tests fail, saying how to
+install one; they never skip.
 """
 
 from __future__ import annotations
 
 import functools
-import os
-import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from tools.ensure_browser import CHROMIUM_ARGS, INSTALL_HINT, SYSTEM_BROWSERS, BrowserNotFoundError, find_chromium
+
 ROOT = Path(__file__).resolve().parents[2]
-
-#: Flags for a quiet, offline, reproducible headless Chromium.
-CHROMIUM_ARGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
-#: System browsers tried, in order, when MTL_BOOK_CHROMIUM is not set.
-SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-INSTALL_HINT = (
-    "The rendered-book tests need Chromium. Install one with\n"
-    "    sudo apt-get install chromium        (Debian/Ubuntu; or your system's package manager)\n"
-    "or  .venv/bin/playwright install chromium\n"
-    "or point MTL_BOOK_CHROMIUM at a Chromium or Chrome executable."
-)
-
-
-class BrowserNotFoundError(RuntimeError):
-    """No usable Chromium; the message says how to get one."""
-
-
-def find_chromium(environ: Mapping[str, str] = os.environ, which: Callable[[str], str | None] = shutil.which) -> str | None:
-    """The Chromium executable to drive, or None to use Playwright's own browser.
-
-    ``MTL_BOOK_CHROMIUM`` wins when set (a path or a command name); then the
-    first of :data:`SYSTEM_BROWSERS` found on the ``PATH``.
-
-    Raises
-    ------
-    BrowserNotFoundError
-        If ``MTL_BOOK_CHROMIUM`` is set but names no executable.
-    """
-    chosen = environ.get("MTL_BOOK_CHROMIUM", "").strip()
-    if chosen:
-        found = which(chosen)
-        if found is None:
-            raise BrowserNotFoundError(f"MTL_BOOK_CHROMIUM={chosen!r} is not an executable.\n{INSTALL_HINT}")
-        return found
-    for name in SYSTEM_BROWSERS:
-        found = which(name)
-        if found is not None:
-            return found
-    return None
 
 
 @pytest.fixture(scope="session")

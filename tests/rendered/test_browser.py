@@ -2,8 +2,10 @@
 
 For every page of the build: no console errors, no failed requests and no
 request to another site, every image loaded, every same-site link and anchor
-resolves, no serious or critical axe-core accessibility violation, and a
-full-page screenshot in ``test-artifacts/pages/``. Then the reader features:
+resolves, no serious or critical axe-core accessibility violation, no code,
+output, table or formula that needs sideways scrolling in a 1280 x 900 window
+(collapsed solutions opened), and a full-page screenshot in
+``test-artifacts/pages/``. Then the reader features:
 the search page finds the chapters, chapter pages carry the launch and
 download buttons and hide solutions until clicked, and a chapter stays
 readable in the dark theme (screenshot in ``test-artifacts/dark/``).
@@ -193,6 +195,7 @@ class PageReport:
     hrefs: list[str] = field(default_factory=list)
     axe_violations: list[dict[str, Any]] = field(default_factory=list)
     screenshot: Path | None = None
+    wide_blocks: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -210,6 +213,36 @@ _IMAGES_SCRIPT = """async () => {
     broken: images.filter((image) => !(image.complete && image.naturalWidth > 0))
                   .map((image) => image.currentSrc || image.src || image.outerHTML.slice(0, 120)),
   };
+}"""
+
+# Blocks of the page's content that scroll sideways (overflow-x auto or scroll, and content wider than the
+# box), with every <details> opened first: hidden solutions must fit too once a reader opens them.
+WIDE_BLOCKS_SCRIPT = """() => {
+  const content = document.querySelector(".bd-article") || document.querySelector("main") || document.body;
+  for (const details of content.querySelectorAll("details")) { details.open = true; }
+  const kind = (element) => {
+    if (element.closest(".cell_input")) return "code cell";
+    if (element.closest(".cell_output")) return "output";
+    if (element.closest("table") || element.querySelector("table")) return "table";
+    if (element.closest("mjx-container, .math")) return "formula";
+    if (element.closest("div.highlight, pre")) return "code block";
+    return element.tagName.toLowerCase();
+  };
+  const wide = [];
+  for (const element of content.querySelectorAll("*")) {
+    if (element.clientWidth === 0 || element.scrollWidth <= element.clientWidth + 1) continue;
+    const overflow = getComputedStyle(element).overflowX;
+    if (overflow !== "auto" && overflow !== "scroll") continue;
+    const lines = (element.innerText || element.textContent || "").trim().split("\\n");
+    const longest = Math.max(...lines.map((line) => line.length));
+    wide.push(`${kind(element)} ${JSON.stringify(lines[0].slice(0, 90))}: ${element.scrollWidth} px wide in `
+              + `${element.clientWidth} px (longest line: ${longest} characters)`);
+  }
+  const page = document.scrollingElement;
+  if (page.scrollWidth > page.clientWidth + 1) {
+    wide.push(`the page itself: ${page.scrollWidth} px wide in ${page.clientWidth} px`);
+  }
+  return wide;
 }"""
 
 _MATH_SCRIPT = """async () => {
@@ -352,6 +385,7 @@ class Visitor:
             report.screenshot = ARTIFACTS / "pages" / (page_path.removesuffix(".html").replace("/", "__") + ".jpg")
             report.screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(report.screenshot), full_page=True, type="jpeg", quality=80)
+            report.wide_blocks = page.evaluate(WIDE_BLOCKS_SCRIPT)  # last: it opens every <details>
         finally:
             self._current = None
             page.close()
@@ -429,10 +463,37 @@ def test_no_serious_accessibility_violations(page: BookPage, visitor: Visitor) -
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_page_id)
+def test_no_block_scrolls_sideways(page: BookPage, visitor: Visitor) -> None:
+    """At 1280 x 900 every code cell, output, table and formula fits the column (issue 11).
+
+    Fix code by wrapping lines at about 88 characters; fix an output by making
+    the code print it narrower (or as a DataFrame, shown as an HTML table).
+    """
+    report = visitor.report(page.html)
+    if report.wide_blocks:
+        pytest.fail(
+            f"{page.html}: {len(report.wide_blocks)} block(s) scroll sideways at {VIEWPORT['width']} px"
+            " (each named by its first line):\n" + "\n".join(report.wide_blocks),
+            pytrace=False,
+        )
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_page_id)
 def test_full_page_screenshot(page: BookPage, visitor: Visitor) -> None:
     report = visitor.report(page.html)
     assert report.screenshot is not None and report.screenshot.stat().st_size > 0
     assert report.seconds < 30, f"{page.html} took {report.seconds:.1f} s to load and check"
+
+
+def test_every_page_names_its_favicon(site: Any) -> None:
+    """Without a <link rel="icon">, browsers request /favicon.ico and log a 404 on the first page (issue 11)."""
+    missing = []
+    for page in PAGES:
+        html = (site.root / page.html).read_text(encoding="utf-8")
+        match = re.search(r'<link[^>]*rel="(?:shortcut )?icon"[^>]*href="([^"]+)"', html)
+        if match is None or not (site.root / page.html).parent.joinpath(match[1].split("?")[0]).resolve().is_file():
+            missing.append(f"{page.html}: {match[1] if match else 'no <link rel=icon>'}")
+    assert not missing, "pages without a favicon that loads:\n" + "\n".join(missing)
 
 
 # ---------------------------------------------------------------------------
@@ -585,3 +646,14 @@ def test_browser_selection(chromium_finder: Any) -> None:
     assert chromium_finder({}, lambda name: None) is None
     with pytest.raises(RuntimeError, match=re.escape("apt-get install chromium")):
         chromium_finder({"MTL_BOOK_CHROMIUM": "/nowhere/chrome"}, lambda name: None)
+
+
+def test_the_one_command_when_no_browser_can_be_had() -> None:
+    """tools/ensure_browser.py: the command it prints when it could neither find nor install a browser."""
+    from tools.ensure_browser import manual_command
+
+    assert manual_command(root=False, apt=True, debian=True) == "sudo apt-get install -y --no-install-recommends chromium"
+    assert manual_command(root=True, apt=True, debian=True) == "apt-get install -y --no-install-recommends chromium"
+    assert manual_command(root=False, apt=True, debian=False).startswith("sudo ")
+    assert manual_command(root=False, apt=True, debian=False).endswith("playwright install --with-deps chromium")
+    assert manual_command(root=False, apt=False, debian=False).endswith("playwright install chromium")

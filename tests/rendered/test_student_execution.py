@@ -4,10 +4,11 @@ Each student edition (``make student``) is executed in ``notebooks/`` with
 errors allowed, then every cell is inspected: chapter code succeeds (cells
 tagged ``raises-exception`` fail as in the chapter), answer cells fail only
 with the stub's ``NotImplementedError``, and every self-check cell prints
-``[TODO] ... not attempted yet``. One test per chapter, about a minute each,
-so this file sits with the slow tests that run last. The toy chapter of
-``tests/unit/data/example_chapter.py`` runs too, so the machinery is proven
-before any chapter exists.
+``[TODO] ... not attempted yet``. One test per chapter, about as long as the
+chapter's nbval run, so ``make test`` runs this file in its notebooks step,
+beside nbval on two workers (``tools/run_tests.py``), not with the browser
+tests. The toy chapter of ``tests/unit/data/example_chapter.py`` runs too, so
+the machinery is proven before any chapter exists.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mtl_helpers.authoring import execute_student_edition, student_notebook, student_run_problems
+from tools.authoring import execute_student_edition, student_notebook, student_run_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"

@@ -1,18 +1,11 @@
-"""Shared fixtures for the helper unit tests."""
-
 from __future__ import annotations
-
 import numpy as np
 import pytest
-
 import mtl_helpers
-
 
 @pytest.fixture(autouse=True)
 def _reproducible() -> None:
-    """Every test starts from the same seeds, like a chapter."""
     mtl_helpers.setup(seed=0)
-
 
 @pytest.fixture
 def rng() -> np.random.Generator:

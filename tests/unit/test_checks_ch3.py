@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
-from mtl_helpers import TwoHeadNet, article_batch, article_weights, tf
-from mtl_helpers.alternating import coin_flip_schedule
+from mtl_helpers import AlternatingTrainer, CoinFlip, TwoHeadNet, article_batch, article_weights, tf
 from mtl_helpers.checks import evaluate
 from mtl_helpers.checks.ch3 import EX2_SEED, EX2_STEPS, EX4_BATCH_SEED, EX4_WEIGHTS_SEED
 
@@ -18,7 +20,7 @@ class _Stub:
         raise NotImplementedError()
 
 
-@pytest.mark.parametrize("exercise", ["ch3.ex1", "ch3.ex2", "ch3.ex3", "ch3.ex4"])
+@pytest.mark.parametrize("exercise", ["ch3.ex1", "ch3.ex2", "ch3.ex3", "ch3.ex4", "ch3.ex5"])
 def test_none_is_not_attempted(exercise: str) -> None:
     result = evaluate(exercise, None)
     assert not result.passed and not result.attempted
@@ -62,8 +64,8 @@ def test_ex1_wrong_answers_get_hints(answer: object, words: str) -> None:
 
 
 def _ex2_counts() -> dict[str, int]:
-    schedule = coin_flip_schedule(EX2_STEPS, seed=EX2_SEED)
-    return {task: schedule.count(task) for task in ("y1", "y2")}
+    schedule = CoinFlip(seed=EX2_SEED).schedule(EX2_STEPS)
+    return {task: int(np.sum(schedule == task)) for task in ("y1", "y2")}
 
 
 def test_ex2_right_answer_passes() -> None:
@@ -104,11 +106,43 @@ def test_ex2_hints_do_not_reveal_the_counts() -> None:
 EX3_RIGHT = 0.5 * 10 * 20 * 10.0**2 / 12
 
 
-def test_ex3_right_answer_passes() -> None:
+def test_ex3_exact_answers_pass() -> None:
     assert evaluate("ch3.ex3", EX3_RIGHT).passed
-    assert evaluate("ch3.ex3", 833.3).passed  # rounded
-    assert evaluate("ch3.ex3", np.float32(EX3_RIGHT)).passed
+    assert evaluate("ch3.ex3", Fraction(1, 2) * 10 * 20 * Fraction(10**2, 12)).passed
+    assert evaluate("ch3.ex3", np.float32(0.5) * np.float32(200) * np.float32(100 / 12)).passed  # float32 rounding
     assert evaluate("ch3.ex3", tf.constant(EX3_RIGHT)).passed
+    assert evaluate("ch3.ex3", np.float64(EX3_RIGHT)).passed
+
+
+def _monte_carlo(batches: int, seed: int = 0, *, own_mean: bool = False) -> float:
+    """A sampling estimate of the expected l2_loss of the best constant (or of each batch's own mean)."""
+    targets = np.random.default_rng(seed).random((batches, 10, 20)) * 10
+    prediction = targets.mean(axis=1, keepdims=True) if own_mean else 5.0
+    return float(np.mean(0.5 * np.sum((targets - prediction) ** 2, axis=(1, 2))))
+
+
+@pytest.mark.parametrize("batches", [1_000, 100_000])
+def test_ex3_a_monte_carlo_estimate_does_not_pass(batches: int) -> None:
+    estimate = _monte_carlo(batches)
+    assert abs(estimate / EX3_RIGHT - 1) < 0.01, "the estimate should be close, or the test proves nothing"
+    result = evaluate("ch3.ex3", estimate)
+    assert not result.passed and result.attempted
+    assert "not exact" in result.message and "sampling" in result.message
+    assert "833" not in result.message
+
+
+def test_ex3_rounded_and_wrong_fractions_do_not_pass() -> None:
+    for answer in (833.3, 833.33, Fraction(833)):
+        result = evaluate("ch3.ex3", answer)
+        assert not result.passed and "not exact" in result.message, answer
+
+
+def test_ex3_each_batch_s_own_mean_is_diagnosed_as_such() -> None:
+    """The loss of predicting each batch's own means is 9/10 of the answer: a cause, not a scale slip."""
+    for answer in (0.9 * EX3_RIGHT, _monte_carlo(20_000, own_mean=True)):
+        result = evaluate("ch3.ex3", answer)
+        assert not result.passed and "own column means" in result.message, result.message
+        assert "scale" not in result.message
 
 
 @pytest.mark.parametrize(
@@ -123,59 +157,163 @@ def test_ex3_right_answer_passes() -> None:
         (123.0, "not the expected value"),
         ("a lot", "text"),
         (np.array([EX3_RIGHT, EX3_RIGHT]), "single number"),
+        (True, "truth value"),
     ],
 )
 def test_ex3_wrong_answers_get_hints(answer: object, words: str) -> None:
     result = evaluate("ch3.ex3", answer)
     assert not result.passed and result.attempted
-    assert words in result.message
+    assert words in result.message, result.message
     assert "833" not in result.message
 
 
 # ---------------------------------------------------------------- exercise 4: Adam's first step
 
 
-def _ex4_gradient() -> np.ndarray:
-    net = TwoHeadNet(weights=article_weights(np.random.default_rng(EX4_WEIGHTS_SEED)))
-    batch = article_batch(np.random.default_rng(EX4_BATCH_SEED))
+def _ex4_setup() -> tuple[TwoHeadNet, dict[str, np.ndarray]]:
+    return (TwoHeadNet(weights=article_weights(np.random.default_rng(EX4_WEIGHTS_SEED))),
+            article_batch(np.random.default_rng(EX4_BATCH_SEED)))
+
+
+def right(gradient, learning_rate, epsilon):
+    m, v = 0.1 * gradient, 0.001 * gradient**2
+    return -learning_rate * (m / 0.1) / (np.sqrt(v / 0.001) + epsilon)
+
+
+def test_ex4_right_answers_pass() -> None:
+    assert evaluate("ch3.ex4", right).passed
+    as_tensor = lambda g, lr, eps: tf.constant(right(g, lr, eps), tf.float32)  # noqa: E731
+    assert evaluate("ch3.ex4", as_tensor).passed
+    simplified = lambda g, lr, eps: -lr * g / (np.abs(g) + eps)  # noqa: E731
+    assert evaluate("ch3.ex4", simplified).passed
+
+
+def test_ex4_the_formula_matches_a_real_step() -> None:
+    """The check's reference formula is what AlternatingTrainer's first y1 step does to the shared layer."""
+    net, batch = _ex4_setup()
     with tf.GradientTape() as tape:
         loss = net.losses({"x": batch["x"], "y1": batch["y1"]})["y1"]
-    return tape.gradient(loss, net.shared).numpy().astype(np.float64)
+    gradient = tape.gradient(loss, net.shared).numpy().astype(np.float64)
+    before = net.shared.numpy().copy()
+    AlternatingTrainer(net).step("y1", batch)
+    np.testing.assert_allclose(net.shared.numpy() - before, right(gradient, 0.001, 1e-8), rtol=1e-4)
 
 
-def _adam_first_step(gradient: np.ndarray, *, bias_correction: bool = True) -> np.ndarray:
-    m, v = 0.1 * gradient, 0.001 * gradient**2
-    if bias_correction:
-        m, v = m / 0.1, v / 0.001
-    return -0.001 * m / (np.sqrt(v) + 1e-8)
+def calls_step(gradient, learning_rate, epsilon):
+    """Wrong: the change of a real trainer step, whatever the gradient asked about."""
+    net, batch = _ex4_setup()
+    before = net.shared.numpy().copy()
+    AlternatingTrainer(net).step("y1", batch)
+    return net.shared.numpy() - before
 
 
-def test_ex4_right_answer_passes() -> None:
-    gradient = _ex4_gradient()
-    assert evaluate("ch3.ex4", _adam_first_step(gradient)).passed
-    assert evaluate("ch3.ex4", -0.001 * np.sign(gradient)).passed  # the same, up to epsilon
-    assert evaluate("ch3.ex4", tf.constant(_adam_first_step(gradient), tf.float32)).passed
+def applies_adam(gradient, learning_rate, epsilon):
+    """Wrong: a Keras optimizer's apply_gradients on a variable with that gradient."""
+    variable = tf.Variable(np.zeros(gradient.shape, np.float32))
+    optimizer = tf.keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=epsilon)
+    optimizer.apply_gradients([(tf.constant(gradient, tf.float32), variable)])
+    return variable.numpy()
 
 
-def test_ex4_wrong_answers_get_hints() -> None:
-    gradient = _ex4_gradient()
-    right = _adam_first_step(gradient)
+@pytest.mark.parametrize(
+    ("answer_fn", "words"),
+    [
+        (calls_step, "ignore gradient"),
+        (lambda g, lr, eps: -lr * np.sign(g), "where is epsilon"),
+        (applies_adam, "Keras Adam optimizer"),
+        (lambda g, lr, eps: -lr * g, "plain gradient-descent step"),
+        (lambda g, lr, eps: -lr * 0.1 * g / (np.sqrt(0.001 * g**2) + eps), "bias correction"),
+        (lambda g, lr, eps: -lr * g / np.abs(g), "NaN where the gradient is 0"),
+        (lambda g, lr, eps: -0.001 * g / (np.abs(g) + 1e-8), "ignores its learning_rate or epsilon"),
+        (lambda g, lr, eps: -right(g, lr, eps), "wrong sign"),
+        (lambda g, lr, eps: 2 * right(g, lr, eps), "factor of 2"),
+        (lambda g, lr, eps: right(g, lr, eps)[:1], "shaped like gradient"),
+        (lambda g, lr, eps: 1 / 0, "raised ZeroDivisionError"),
+        (right(np.ones((10, 20)), 0.001, 1e-8), "pass the function itself"),
+    ],
+)
+def test_ex4_wrong_methods_get_hints(answer_fn: object, words: str) -> None:
+    result = evaluate("ch3.ex4", answer_fn)
+    assert not result.passed and result.attempted, words
+    assert words in result.message, (words, result.message)
+
+
+def test_ex4_the_real_step_is_checked_too() -> None:
+    """A formula right on the check's own gradients but wrong on the chapter's is caught by the real step."""
+    def wrong_for_large(g, lr, eps):
+        out = right(g, lr, eps)
+        return np.where(np.abs(g) > 1e3, 0.5 * out, out)
+
+    result = evaluate("ch3.ex4", wrong_for_large)
+    assert not result.passed and "y1 loss" in result.message
+
+
+# ---------------------------------------------------------------- exercise 5: the open paired comparison
+
+
+def _ex5_answer(n: int = 10, shift: float = -0.1, seed: int = 0, **changes: object) -> dict:
+    rng = np.random.default_rng(seed)
+    alone = 0.6 + 0.1 * rng.random(n)
+    alternating = alone + shift + 0.05 * rng.standard_normal(n)
+    differences = alternating - alone
+    half = scipy_stats.t.ppf(0.975, n - 1) * differences.std(ddof=1) / np.sqrt(n)
+    low, high = differences.mean() - half, differences.mean() + half
+    verdict = "alternating better" if high < 0 else "alone better" if low > 0 else "no clear difference"
+    answer = {"seeds": list(range(n)), "alternating": list(alternating), "alone": list(alone),
+              "interval": (low, high), "conclusion": verdict}
+    answer.update(changes)
+    return answer
+
+
+@pytest.mark.parametrize("shift", [-0.1, 0.1, 0.0])
+def test_ex5_the_protocol_passes_for_every_conclusion(shift: float) -> None:
+    answer = _ex5_answer(shift=shift)
+    assert answer["conclusion"] == {-0.1: "alternating better", 0.1: "alone better", 0.0: "no clear difference"}[shift]
+    result = evaluate("ch3.ex5", answer)
+    assert result.passed, result.message
+
+
+def test_ex5_wrong_protocols_get_hints() -> None:
+    answer = _ex5_answer()
+    a, b = np.array(answer["alternating"]), np.array(answer["alone"])
+    d = a - b
+    sd, se = d.std(ddof=1), d.std(ddof=1) / np.sqrt(d.size)
+    clear_answer = _ex5_answer(shift=0.0)
     cases = [
-        (-right, "wrong sign"),
-        (-0.001 * gradient, "plain gradient-descent step"),
-        (_adam_first_step(gradient, bias_correction=False), "bias correction"),
-        (2 * right, "factor of 2"),
-        (right.T, "transposed"),
-        (right[:5], "shape (5, 20)"),
-        (right * np.where(np.arange(200).reshape(10, 20) < 3, 3.0, 1.0), "3 of 200 values differ"),
-        ("step", "numbers"),
+        (_ex5_answer(n=5), "too few"),
+        ({**answer, "seeds": [0] * 10}, "more than once"),
+        ({**answer, "alone": answer["alone"][:9]}, "one value per seed"),
+        ({**answer, "alone": answer["alternating"]}, "with itself"),
+        ({**answer, "interval": (d.mean() - sd, d.mean() + sd)}, "standard deviation"),
+        ({**answer, "interval": (d.mean() - se, d.mean() + se)}, "standard error"),
+        ({**answer, "interval": (d.mean() - 1.96 * se, d.mean() + 1.96 * se)}, "1.96"),
+        ({**answer, "interval": (-answer["interval"][1], -answer["interval"][0])}, "alone - alternating"),
+        ({**answer, "conclusion": "alone better"}, "direction"),
+        ({**answer, "conclusion": "no clear difference"}, "excludes 0"),
+        ({**clear_answer, "conclusion": "alternating better"}, "includes 0"),
+        ({**answer, "conclusion": "better"}, "should be one of"),
+        ({k: v for k, v in answer.items() if k != "interval"}, "missing the key 'interval'"),
+        ([answer], "should be a dict"),
     ]
-    for answer, words in cases:
-        result = evaluate("ch3.ex4", answer)
+    for bad, words in cases:
+        result = evaluate("ch3.ex5", bad)
         assert not result.passed and result.attempted, words
         assert words in result.message, (words, result.message)
 
 
-def test_ex4_hint_does_not_reveal_the_step_size() -> None:
-    message = evaluate("ch3.ex4", 2 * _adam_first_step(_ex4_gradient())).message
-    assert "0.001" not in message
+def test_ex5_an_unpaired_interval_is_caught() -> None:
+    answer = _ex5_answer()
+    a, b = np.array(answer["alternating"]), np.array(answer["alone"])
+    n = a.size
+    half = scipy_stats.t.ppf(0.975, 2 * n - 2) * np.sqrt(a.var(ddof=1) / n + b.var(ddof=1) / n)
+    centre = a.mean() - b.mean()
+    result = evaluate("ch3.ex5", {**answer, "interval": (centre - half, centre + half)})
+    assert not result.passed and "independent samples" in result.message
+
+
+def test_ex5_does_not_trust_the_student_s_comparison_object() -> None:
+    """The check recomputes the interval from the per-seed values; a claimed interval that excludes 0 fails."""
+    answer = _ex5_answer(shift=0.0)
+    assert answer["conclusion"] == "no clear difference"
+    result = evaluate("ch3.ex5", {**answer, "interval": (-0.2, -0.1), "conclusion": "alternating better"})
+    assert not result.passed

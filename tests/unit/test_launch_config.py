@@ -1,10 +1,12 @@
 """Launching a chapter elsewhere (Colab, Binder) uses the one repository address in _config.yml.
 
 Every chapter's first code cell installs ``mtl_helpers`` from that repository
-with ``%pip``, and only when the import fails (on Colab); locally and under
-nbval the package is installed and the cell does nothing. After a fork,
-changing ``repository.url`` in ``_config.yml`` and rewriting the notebooks'
-install line keeps these tests green.
+with ``%pip``, at the release tag of the package's version (``v`` +
+``mtl_helpers.__version__``, never ``main``, which moves), and only when the
+import fails (on Colab); locally and under nbval the package is installed and
+the cell does nothing. After a fork or a version change, ``make
+sync-repository`` rewrites the notebooks' install line and keeps these tests
+green.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import nbformat
 import pytest
 import yaml
 
+import mtl_helpers
+from tools.authoring import installed_from
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-INSTALL = re.compile(r'%pip install --quiet "mtl-helpers @ git\+(?P<url>[^"@\s]+)@(?P<ref>[^"\s]+)"')
 
 
 def _repository_url() -> str:
@@ -62,13 +66,27 @@ def test_binder_installs_the_pinned_requirements_and_the_helpers() -> None:
     assert re.fullmatch(r"python-3\.1[1-3]", runtime), f"binder/runtime.txt should pin Python 3.11-3.13, got {runtime!r}"
 
 
+def test_the_package_version_is_defined_once() -> None:
+    """pyproject.toml reads the version from mtl_helpers.__version__, which names the release tag."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" in project["project"].get("dynamic", []), "pyproject.toml: dynamic = [\"version\"]"
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "mtl_helpers.__version__"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", mtl_helpers.__version__)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_install_url_is_the_repository_at_main(path: Path) -> None:
-    match = INSTALL.search(_setup_cell(path))
-    assert match, f'{path.name}: the first code cell has no `%pip install --quiet "mtl-helpers @ git+<url>@main"` line'
-    installed = f"{match['url']}@{match['ref']}"
-    assert installed == f"{_repository_url()}@main", (
-        f"{path.name} installs from {installed}, but _config.yml's repository is {_repository_url()}; rewrite the install line"
+def test_install_url_is_the_repository_at_the_release_tag(path: Path) -> None:
+    found = installed_from(_setup_cell(path))
+    assert found, (
+        f'{path.name}: the first code cell has no `REPOSITORY = "<url>"` and `%pip install --quiet '
+        '"mtl-helpers @ git+{REPOSITORY}@<tag>"` lines; run make sync-repository'
+    )
+    installed = "@".join(found)
+    expected = f"{_repository_url()}@v{mtl_helpers.__version__}"
+    assert installed == expected, (
+        f"{path.name} installs {installed}, but the repository and version say {expected}; run make sync-repository"
     )
 
 

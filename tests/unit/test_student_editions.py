@@ -1,4 +1,4 @@
-"""Student editions (``make student``): stubs, no leaks, and instructor solutions that pass.
+"""Student editions (``make student``, ``tools/authoring.py``): stubs, no leaks, and instructor solutions that pass.
 
 Fast checks on the stored notebooks; ``tests/rendered/test_student_execution.py``
 runs the student editions.
@@ -7,6 +7,7 @@ runs the student editions.
 from __future__ import annotations
 
 import copy
+import doctest
 import importlib.util
 import json
 import re
@@ -16,8 +17,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_output
 
-from mtl_helpers import authoring
-from mtl_helpers.authoring import (
+from tools import authoring
+from tools.authoring import (
     BEGIN_SOLUTION,
     END_SOLUTION,
     SolutionMarkerError,
@@ -166,11 +167,45 @@ def test_command_line_names_chapters_and_tolerates_no_matches(
     assert authoring.main(["student", "--out", "out", "notebooks/*.ipynb"]) == 0
     assert "no notebooks matched" in capsys.readouterr().out
     nbformat.write(example, tmp_path / "notebooks" / "ch9_doubling.ipynb")
-    assert authoring.resolve_notebooks(["ch9", "notebooks/*.ipynb"]) == [Path("notebooks/ch9_doubling.ipynb")]
+    assert authoring.resolve_notebooks(["ch9", "notebooks/*.ipynb"], notebooks_dir=Path("notebooks")) == [
+        Path("notebooks/ch9_doubling.ipynb")
+    ]
     with pytest.raises(FileNotFoundError, match="no chapter 'ch7'"):
         authoring.resolve_notebooks(["ch7"])
     with pytest.raises(SystemExit):
         authoring.main(["student", "--out", "out", "missing.ipynb"])
+
+
+@pytest.mark.skipif(not NOTEBOOKS, reason="no chapter yet")
+def test_chapter_names_mean_the_books_chapters_from_any_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ch2` names the book's chapter wherever the command runs (issue 11: it used to work only from the root)."""
+    monkeypatch.chdir(tmp_path)
+    chapter = NOTEBOOKS[0]
+    short = chapter.name.split("_")[0]
+    assert authoring.resolve_notebooks([short]) == [chapter]
+    assert authoring.main(["nbgrader", "--out", "source", short]) == 0
+    assert (tmp_path / "source" / chapter.name).is_file()
+
+
+def test_student_keep_existing_leaves_a_students_work_alone(
+    tmp_path: Path, example: nbformat.NotebookNode, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`make lab` writes the editions with --keep-existing: running it again must not erase answers."""
+    source = tmp_path / "notebooks" / "ch9_doubling.ipynb"
+    source.parent.mkdir()
+    nbformat.write(example, source)
+    out = tmp_path / "student"
+    assert authoring.main(["student", "--keep-existing", "--out", str(out), str(source)]) == 0
+    worked = out / "ch9_doubling.ipynb"
+    worked.write_text(worked.read_text().replace("raise NotImplementedError()", "answer = 42"))
+    assert authoring.main(["student", "--keep-existing", "--out", str(out), str(source)]) == 0
+    assert "kept (already there)" in capsys.readouterr().out
+    assert "answer = 42" in worked.read_text()
+
+
+def test_docstring_examples() -> None:
+    result = doctest.testmod(authoring, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0
 
 
 def test_nbgrader_source_marks_answer_and_test_cells(example: nbformat.NotebookNode) -> None:

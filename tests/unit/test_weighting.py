@@ -1,4 +1,4 @@
-"""Loss weighting and target scaling (mtl_helpers.weighting, chapter 5)."""
+"""Loss weightings (mtl_helpers.weighting) and target scaling (mtl_helpers.scaling), chapter 5."""
 
 from __future__ import annotations
 
@@ -6,20 +6,16 @@ import numpy as np
 import pytest
 
 import mtl_helpers
-from mtl_helpers import tf
-from mtl_helpers.training import _batch_indices
-from mtl_helpers.weighting import (
-    FixedWeights,
-    TargetScaler,
-    UncertaintyWeightedTrainer,
-    UncertaintyWeights,
-    WeightedJointTrainer,
-    WeightedTrainingLog,
-    inverse_variance_weights,
-    uncertainty_weighted_loss,
-)
+from mtl_helpers import JointTrainer, tf
+from mtl_helpers.scaling import TargetScaler, inverse_variance_weights
+from mtl_helpers.trainers.base import batch_indices
+from mtl_helpers.weighting import FixedWeights, UncertaintyWeights, Weighting, uncertainty_weighted_loss
 
-NET = {"head_units": 1, "output_activation": "linear", "use_bias": True}
+NET = {"head_units": 1, "output_activation": "linear", "use_bias": True, "loss": "mean_squared_error"}
+
+
+def UncertaintyWeightedTrainer(net, make_optimizer=mtl_helpers.article_adam):  # noqa: N802 (reads like a class)
+    return JointTrainer(net, weighting=UncertaintyWeights(net.tasks), make_optimizer=make_optimizer)
 
 
 @pytest.fixture
@@ -66,8 +62,10 @@ def test_target_scaler_errors() -> None:
         TargetScaler().transform({"y1": np.ones((2, 1))})
     with pytest.raises(ValueError, match="at least 2 rows"):
         TargetScaler.fit({"y1": np.ones((1, 1))}, tasks=("y1",))
-    with pytest.raises(ValueError, match="unknown task"):
-        TargetScaler.fit({"y3": np.arange(4.0)[:, None]}, tasks=("y3",))
+    with pytest.raises(ValueError, match="has no 'y3' targets"):
+        TargetScaler.fit({"y1": np.arange(4.0)[:, None]}, tasks=("y3",))
+    scaler = TargetScaler.fit({"mass": np.array([[3000.0], [5000.0]])}, tasks=("mass",))  # any task name
+    assert scaler.transform({"mass": np.array([[4000.0]])})["mass"].item() == 0.0
 
 
 def test_uncertainty_loss_formula_and_minimum() -> None:
@@ -117,7 +115,7 @@ def test_weighted_step_returns_losses_total_and_weights(data) -> None:
     net = mtl_helpers.TwoHeadNet(seed=0, **NET)
     predictions = net(data["x"][:32])
     mse = {t: float(np.mean((data[t][:32] - predictions[t].numpy()) ** 2)) for t in ("y1", "y2")}
-    trainer = WeightedJointTrainer(net, FixedWeights({"y1": 1e-4, "y2": 1.0}))
+    trainer = JointTrainer(net, weighting=FixedWeights({"y1": 1e-4, "y2": 1.0}))
     result = trainer.step({key: value[:32] for key, value in data.items()})
     assert result["y1"] == pytest.approx(mse["y1"], rel=1e-5)
     assert result["total"] == pytest.approx(1e-4 * mse["y1"] + mse["y2"], rel=1e-5)
@@ -128,7 +126,7 @@ def test_compiled_fit_matches_python_steps(data) -> None:
     steps, batch_size, seed = 12, 16, 3
     log = UncertaintyWeightedTrainer(mtl_helpers.TwoHeadNet(seed=0, **NET)).fit(data, steps, batch_size=batch_size, seed=seed)
     trainer = UncertaintyWeightedTrainer(mtl_helpers.TwoHeadNet(seed=0, **NET))
-    indices = _batch_indices([len(data["x"])], np.zeros(steps, dtype=np.int64), batch_size, seed)
+    indices = batch_indices([len(data["x"])], np.zeros(steps, dtype=np.int64), batch_size, seed)
     by_step = [trainer.step({key: value[rows] for key, value in data.items()}) for rows in indices]
     np.testing.assert_allclose(log.loss, [r["total"] for r in by_step], rtol=1e-4)
     np.testing.assert_allclose(log.weights["y1"], [r["weight_y1"] for r in by_step], rtol=1e-5)
@@ -138,14 +136,13 @@ def test_uncertainty_weighting_shrinks_the_weight_of_the_large_task(data) -> Non
     net = mtl_helpers.TwoHeadNet(seed=0, **NET)
     trainer = UncertaintyWeightedTrainer(net, make_optimizer=lambda: mtl_helpers.article_adam(0.05))
     log = trainer.fit(data, 300, eval_data=data, eval_every=100)
-    assert isinstance(log, WeightedTrainingLog)
     assert log.weights["y1"].shape == (300,) and log.weights["y1"][0] == pytest.approx(1.0)
     assert log.weights["y1"][-1] < 0.25 * log.weights["y2"][-1]
     assert log.eval_step.tolist() == [0, 100, 200, 300]
 
 
 def test_assigning_fixed_weights_does_not_retrace(data) -> None:
-    trainer = WeightedJointTrainer(mtl_helpers.TwoHeadNet(seed=0, **NET), FixedWeights())
+    trainer = JointTrainer(mtl_helpers.TwoHeadNet(seed=0, **NET), weighting=FixedWeights())
     trainer.fit(data, 5)
     trainer.weighting.assign({"y1": 1e-4, "y2": 1.0})
     log = trainer.fit(data, 5)
@@ -154,18 +151,17 @@ def test_assigning_fixed_weights_does_not_retrace(data) -> None:
 
 
 def test_jit_compiled_fit_agrees(data) -> None:
-    plain = WeightedJointTrainer(mtl_helpers.TwoHeadNet(seed=0, **NET), FixedWeights()).fit(data, 10)
-    xla = WeightedJointTrainer(mtl_helpers.TwoHeadNet(seed=0, **NET), FixedWeights(), jit_compile=True).fit(data, 10)
+    plain = JointTrainer(mtl_helpers.TwoHeadNet(seed=0, **NET), weighting=FixedWeights()).fit(data, 10)
+    xla = JointTrainer(mtl_helpers.TwoHeadNet(seed=0, **NET), weighting=FixedWeights(), jit_compile=True).fit(data, 10)
     np.testing.assert_allclose(plain.loss, xla.loss, rtol=1e-4)
 
 
-def test_trainer_argument_errors() -> None:
-    net = mtl_helpers.TwoHeadNet(seed=0, **NET)
-    with pytest.raises(TypeError, match="weighting must be"):
-        WeightedJointTrainer(net, {"y1": 1.0, "y2": 1.0})
-    with pytest.raises(ValueError, match="must be the network's tasks"):
-        WeightedJointTrainer(net, FixedWeights(tasks=("y1",)))
-    with pytest.raises(TypeError, match="jit_compile"):
-        WeightedJointTrainer(net, FixedWeights(), jit_compile="yes")
-    with pytest.raises(TypeError, match="TwoHeadNet"):
-        UncertaintyWeightedTrainer("net")
+def test_weighting_interface_errors() -> None:
+    with pytest.raises(NotImplementedError, match="must define combine"):
+        Weighting().combine({"y1": tf.constant(1.0), "y2": tf.constant(1.0)})
+    with pytest.raises(ValueError, match="the losses lack"):
+        FixedWeights().combine({"y1": tf.constant(1.0)})
+    with pytest.raises(ValueError, match="distinct"):
+        FixedWeights(tasks=("y1", "y1"))
+    with pytest.raises(TypeError, match="sequence of task names"):
+        UncertaintyWeights(tasks="y1")

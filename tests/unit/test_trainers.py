@@ -1,4 +1,4 @@
-"""mtl_helpers.training and compat_v1: the two eras agree, step for step."""
+"""mtl_helpers.trainers and compat_v1: the two eras agree, step for step; one trainer interface."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from mtl_helpers import (
     article_adam,
     article_batch,
     article_weights,
+    FixedWeights,
+    UncertaintyWeights,
     compat_v1,
-    mean_squared_errors,
     tf,
 )
-from mtl_helpers.training import _batch_indices
+from mtl_helpers.trainers.base import batch_indices
 
 STEPS = 60
 
@@ -47,7 +48,7 @@ def test_default_optimizer_is_tf1_adam() -> None:
 
 def test_alternating_reproduces_the_tf1_session_step_for_step(article_run: dict) -> None:
     trainer = AlternatingTrainer(TwoHeadNet(weights=article_run["weights"]))
-    with compat_v1.AlternatingTrainer(compat_v1.ArticleGraph(article_run["weights"])) as session_trainer:
+    with compat_v1.SessionAlternatingTrainer(compat_v1.ArticleGraph(article_run["weights"])) as session_trainer:
         tf2 = [trainer.step(t, b) for t, b in zip(article_run["tasks"], article_run["batches"], strict=True)]
         tf1 = [session_trainer.step(t, b) for t, b in zip(article_run["tasks"], article_run["batches"], strict=True)]
         final_tf1 = session_trainer.get_weights()
@@ -59,8 +60,9 @@ def test_alternating_reproduces_the_tf1_session_step_for_step(article_run: dict)
 
 def test_joint_reproduces_the_tf1_session_step_for_step(article_run: dict) -> None:
     weights = {"y1": 1.0, "y2": 0.25}
-    trainer = JointTrainer(TwoHeadNet(weights=article_run["weights"]), loss_weights=weights)
-    with compat_v1.JointTrainer(compat_v1.ArticleGraph(article_run["weights"]), loss_weights=weights) as session_trainer:
+    trainer = JointTrainer(TwoHeadNet(weights=article_run["weights"]), weighting=FixedWeights(weights))
+    graph = compat_v1.ArticleGraph(article_run["weights"])
+    with compat_v1.SessionJointTrainer(graph, loss_weights=weights) as session_trainer:
         for batch in article_run["batches"]:
             tf2, tf1 = trainer.step(batch), session_trainer.step(batch)
             for key in ("y1", "y2", "total"):
@@ -116,7 +118,7 @@ def test_fit_gives_the_same_losses_as_steps() -> None:
     fitted = AlternatingTrainer(TwoHeadNet(**options)).fit(datasets, schedule, batch_size=8, seed=5)
     stepper = AlternatingTrainer(TwoHeadNet(**options))
     task_ids = np.array([0 if task == "y1" else 1 for task in schedule])
-    rows = _batch_indices([40, 25], task_ids, 8, 5)
+    rows = batch_indices([40, 25], task_ids, 8, 5)
     stepped = [
         stepper.step(task, {"x": datasets[task]["x"][row], task: datasets[task][task][row]})
         for task, row in zip(schedule, rows, strict=True)
@@ -130,7 +132,7 @@ def test_joint_fit_gives_the_same_losses_as_steps() -> None:
     options = {"head_units": 1, "output_activation": "linear", "use_bias": True, "seed": 2}
     fitted = JointTrainer(TwoHeadNet(**options)).fit(data, 20, batch_size=8, seed=3)
     stepper = JointTrainer(TwoHeadNet(**options))
-    rows = _batch_indices([50], np.zeros(20, dtype=int), 8, 3)
+    rows = batch_indices([50], np.zeros(20, dtype=int), 8, 3)
     stepped = [stepper.step({key: value[row] for key, value in data.items()})["total"] for row in rows]
     np.testing.assert_array_equal(fitted.loss, np.asarray(stepped, dtype=np.float32))
 
@@ -157,15 +159,15 @@ def test_fit_evaluates_held_out_data_and_learns() -> None:
     test = tasks.sample(200, seed=9)
     log = trainer.fit(tasks.sample_separate({"y1": 200, "y2": 200}, seed=0), ["y1", "y2"] * 150, eval_data=test, eval_every=100)
     assert list(log.eval_step) == [0, 100, 200, 300]
-    assert all(values[-1] < 0.5 * values[0] for values in log.eval_mse.values())
-    assert log.final_mse() == pytest.approx(mean_squared_errors(net, test))
+    assert all(values[-1] < 0.5 * values[0] for values in log.eval_metric.values())
+    assert log.final_metric() == pytest.approx(net.evaluate(test))
 
 
-def test_mean_squared_errors_is_a_per_value_mean(rng: np.random.Generator) -> None:
+def test_evaluate_is_a_per_value_mean_squared_error(rng: np.random.Generator) -> None:
     net = TwoHeadNet()
     batch = article_batch(rng)
     outputs = net(batch["x"])
-    mse = mean_squared_errors(net, batch)
+    mse = net.evaluate(batch)
     assert mse["y1"] == pytest.approx(float(np.mean((batch["y1"] - outputs["y1"].numpy()) ** 2)), rel=1e-5)
 
 
@@ -181,16 +183,16 @@ def test_trainers_reject_bad_inputs(rng: np.random.Generator) -> None:
         trainer.step("y1", {"x": batch["x"], "y1": batch["y1"][:, :3]})
     with pytest.raises(TypeError, match="a batch must be a dict"):
         trainer.step("y1", [batch["x"], batch["y1"]])
-    with pytest.raises(TypeError, match=r"net must be a mtl_helpers\.TwoHeadNet"):
+    with pytest.raises(TypeError, match=r"net must be a network such as mtl_helpers\.TwoHeadNet"):
         AlternatingTrainer("net")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="make_optimizer must be a function"):
         AlternatingTrainer(net, make_optimizer=article_adam())  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="missing tasks"):
-        JointTrainer(net, loss_weights={"y1": 1.0})
-    with pytest.raises(ValueError, match="unknown task names"):
-        JointTrainer(net, loss_weights={"y1": 1.0, "y2": 1.0, "y3": 1.0})
-    with pytest.raises(ValueError, match=r"loss_weights\['y2'\] must be a finite number >= 0"):
-        JointTrainer(net, loss_weights={"y1": 1.0, "y2": -1.0})
+    with pytest.raises(TypeError, match="weighting must be a mtl_helpers.Weighting"):
+        JointTrainer(net, weighting={"y1": 1.0, "y2": 1.0})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="must be the network's tasks"):
+        JointTrainer(net, weighting=FixedWeights(tasks=("y1",)))
+    with pytest.raises(TypeError, match="aggregator must be"):
+        JointTrainer(net, aggregator="pcgrad")
     with pytest.raises(TypeError, match="jit_compile must be True or False"):
         JointTrainer(net, jit_compile="yes")  # type: ignore[arg-type]
 
@@ -208,21 +210,21 @@ def test_fit_rejects_bad_schedules_and_data() -> None:
     with pytest.raises(ValueError, match="eval_every needs eval_data"):
         trainer.fit(datasets, ["y1"], eval_every=1)
     with pytest.raises(ValueError, match="no held-out data"):
-        trainer.fit(datasets, ["y1"]).final_mse()
+        trainer.fit(datasets, ["y1"]).final_metric()
 
 
 def test_compat_v1_graph_is_private_and_defaults_match_two_head_net() -> None:
     graph = compat_v1.ArticleGraph(seed=7)
     assert graph.graph is not tf.compat.v1.get_default_graph()
-    with compat_v1.AlternatingTrainer(graph) as trainer:
+    with compat_v1.SessionAlternatingTrainer(graph) as trainer:
         weights = trainer.get_weights()
     reference = TwoHeadNet(seed=7).get_weights()
     assert all(np.array_equal(weights[name], reference[name]) for name in reference)
     assert sorted(graph.placeholders) == ["x", "y1", "y2"]
     with pytest.raises(ValueError, match="learning_rate must be a positive number"):
-        compat_v1.AlternatingTrainer(graph, learning_rate=-1.0)
+        compat_v1.SessionAlternatingTrainer(graph, learning_rate=-1.0)
     with pytest.raises(TypeError, match=r"compat_v1\.ArticleGraph"):
-        compat_v1.JointTrainer(TwoHeadNet())  # type: ignore[arg-type]
+        compat_v1.SessionJointTrainer(TwoHeadNet())  # type: ignore[arg-type]
 
 
 def test_package_exports_the_contract() -> None:
@@ -230,23 +232,126 @@ def test_package_exports_the_contract() -> None:
         assert name in mtl_helpers.__all__ and hasattr(mtl_helpers, name)
 
 
-@pytest.mark.parametrize("trainer_class", [AlternatingTrainer, JointTrainer])
-def test_a_reset_trainer_matches_a_new_one(trainer_class: type) -> None:
+def _joint_uncertainty(net: TwoHeadNet) -> JointTrainer:
+    return JointTrainer(net, weighting=UncertaintyWeights(), make_optimizer=lambda: article_adam(0.05))
+
+
+class _SumOfRows:
+    """The simplest aggregator: the sum of the task gradients (what the total's gradient is)."""
+
+    def __call__(self, jacobian: tf.Tensor) -> tf.Tensor:
+        return tf.reduce_sum(jacobian, axis=0)
+
+    def reset(self) -> None:
+        pass
+
+
+TRAINERS = {
+    "alternating": AlternatingTrainer,
+    "joint": JointTrainer,
+    "joint, fixed weights": lambda net: JointTrainer(net, weighting=FixedWeights({"y1": 0.3, "y2": 2.0})),
+    "joint, uncertainty": _joint_uncertainty,
+    "joint, aggregator": lambda net: JointTrainer(net, aggregator=_SumOfRows()),
+}
+
+
+@pytest.mark.parametrize("kind", TRAINERS)
+@pytest.mark.parametrize("loss", ["l2_loss", "mean_squared_error"])
+def test_reset_reproduces_a_new_trainer_bit_for_bit(kind: str, loss: str) -> None:
     tasks = RelatedTasks(correlation=0.5)
-    options = mtl_helpers.STRUCTURED_NET
+    options = {**mtl_helpers.STRUCTURED_NET, "loss": loss}
+    make = TRAINERS[kind]
 
     def train(trainer: AlternatingTrainer | JointTrainer) -> np.ndarray:
         if isinstance(trainer, AlternatingTrainer):
             return trainer.fit(tasks.sample_separate({"y1": 30, "y2": 30}, seed=0), ["y1", "y2"] * 10, batch_size=4).loss
         return trainer.fit(tasks.sample(30, seed=0), 20, batch_size=4).loss
 
-    reused = trainer_class(TwoHeadNet(seed=1, **options))
-    train(reused)  # leaves trained weights and Adam state behind
-    reused.net.set_weights(TwoHeadNet(seed=2, **options).get_weights())
-    reused.reset_optimizer_state()
-    assert all(int(optimizer.iterations.numpy()) == 0 for optimizer in reused.all_optimizers)
-    fresh = trainer_class(TwoHeadNet(seed=2, **options))
+    reused = make(TwoHeadNet(seed=1, **options))
+    train(reused)  # leaves trained weights, Adam state and learned loss weights behind
+    reused.reset(2)
+    assert all(int(optimizer.iterations.numpy()) == 0 for optimizer in reused.optimizers.values())
+    fresh = make(TwoHeadNet(seed=2, **options))
     np.testing.assert_array_equal(train(reused), train(fresh))
     for name, value in fresh.net.get_weights().items():
         np.testing.assert_array_equal(reused.net.get_weights()[name], value)
     assert reused.tracing_count == fresh.tracing_count  # restarting traced nothing new
+
+
+def test_initialize_gives_a_new_networks_weights() -> None:
+    net = TwoHeadNet(seed=5, **mtl_helpers.STRUCTURED_NET)
+    net.set_weights({name: value + 1.0 for name, value in net.get_weights().items()})
+    net.initialize(3)
+    reference = TwoHeadNet(seed=3, **mtl_helpers.STRUCTURED_NET).get_weights()
+    for name, value in net.get_weights().items():
+        np.testing.assert_array_equal(value, reference[name])
+
+
+def _hand_written_weighted_step(net: TwoHeadNet, optimizer, weights: dict, batch: dict) -> float:
+    """The weighted joint step written out: the reference for the weighting hook."""
+    variables = net.all_variables
+    with tf.GradientTape() as tape:
+        losses = net.losses(batch)
+        total = weights["y1"] * losses["y1"] + weights["y2"] * losses["y2"]
+    optimizer.apply_gradients(zip(tape.gradient(total, variables), variables, strict=True))
+    return float(total)
+
+
+@pytest.mark.parametrize("loss", ["l2_loss", "mean_squared_error"])
+def test_fixed_weighting_gives_the_hand_written_weighted_step(loss: str) -> None:
+    weights = {"y1": 0.5, "y2": 3.0}
+    data = RelatedTasks(correlation=0.5).sample(64, seed=0)
+    options = {**mtl_helpers.STRUCTURED_NET, "loss": loss, "seed": 4}
+    trainer = JointTrainer(TwoHeadNet(**options), weighting=FixedWeights(weights))
+    net, optimizer = TwoHeadNet(**options), article_adam()
+    optimizer.build(net.all_variables)
+    for start in range(0, 64, 16):
+        batch = {key: tf.constant(value[start : start + 16]) for key, value in data.items()}
+        by_trainer = trainer.step(batch)
+        assert by_trainer["total"] == _hand_written_weighted_step(net, optimizer, weights, batch)
+        assert (by_trainer["weight_y1"], by_trainer["weight_y2"]) == (0.5, 3.0)
+    for name, value in net.get_weights().items():
+        np.testing.assert_array_equal(trainer.net.get_weights()[name], value)
+
+
+def test_an_aggregator_that_sums_rows_is_plain_joint_training() -> None:
+    data = RelatedTasks(correlation=0.5).sample(64, seed=0)
+    options = {**mtl_helpers.STRUCTURED_NET, "seed": 4}
+    plain = JointTrainer(TwoHeadNet(**options), weighting=FixedWeights({"y1": 2.0, "y2": 0.5})).fit(data, 30, batch_size=8)
+    summed = JointTrainer(
+        TwoHeadNet(**options), weighting=FixedWeights({"y1": 2.0, "y2": 0.5}), aggregator=_SumOfRows()
+    ).fit(data, 30, batch_size=8)
+    np.testing.assert_allclose(summed.loss, plain.loss, rtol=1e-5)
+
+
+def test_the_aggregator_sees_one_weighted_row_per_task() -> None:
+    size = 10 * 20 + 20  # the shared layer's weights and biases
+    seen = tf.Variable(tf.zeros([2, size]))
+
+    class Recorder(_SumOfRows):
+        def __call__(self, jacobian: tf.Tensor) -> tf.Tensor:
+            seen.assign(jacobian)  # runs inside the compiled step
+            return super().__call__(jacobian)
+
+    net = TwoHeadNet(seed=0, **mtl_helpers.STRUCTURED_NET)
+    batch = RelatedTasks(correlation=0.5).sample(16, seed=0)
+    with tf.GradientTape(persistent=True) as tape:
+        losses = net.losses(batch)
+    expected = [
+        np.concatenate([tf.reshape(g, [-1]).numpy() for g in tape.gradient(losses[task], net.shared_variables)])
+        for task in ("y1", "y2")
+    ]
+    trainer = JointTrainer(net, weighting=FixedWeights({"y1": 1.0, "y2": 4.0}), aggregator=Recorder())
+    trainer.step(batch)
+    np.testing.assert_allclose(seen.numpy()[0], expected[0], rtol=1e-5)
+    np.testing.assert_allclose(seen.numpy()[1], 4.0 * expected[1], rtol=1e-5)
+
+
+def test_joint_log_reports_the_weights_of_every_step() -> None:
+    data = RelatedTasks(correlation=0.5).sample(64, seed=0)
+    net = TwoHeadNet(seed=0, **mtl_helpers.STRUCTURED_NET, loss="mean_squared_error")
+    log = _joint_uncertainty(net).fit(data, 25, batch_size=8)
+    assert set(log.weights) == {"y1", "y2"} and log.weights["y1"].shape == (25,)
+    assert log.weights["y1"][0] == 1.0 and log.weights["y1"][-1] != 1.0
+    plain = JointTrainer(TwoHeadNet(seed=0, **mtl_helpers.STRUCTURED_NET)).fit(data, 5)
+    np.testing.assert_array_equal(plain.weights["y2"], np.ones(5, np.float32))

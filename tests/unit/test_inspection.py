@@ -1,4 +1,4 @@
-"""Chapter 3's helpers: coin flips, weight snapshots, Adam's state and the seed comparison."""
+"""mtl_helpers.inspection: weight snapshots, Adam's state, steps per task, block drift, shared readout."""
 
 from __future__ import annotations
 
@@ -6,49 +6,30 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from mtl_helpers import STRUCTURED_NET, AlternatingTrainer, RelatedTasks, TrainingLog, TwoHeadNet, article_adam, tf
-from mtl_helpers.alternating import (
+from mtl_helpers import (
+    STRUCTURED_NET,
+    AlternatingTrainer,
+    BlockSchedule,
+    CoinFlip,
+    RelatedTasks,
+    TrainingLog,
+    TwoHeadNet,
+    article_adam,
+    tf,
+)
+from mtl_helpers.inspection import (
     adam_slots,
-    coin_flip_schedule,
-    compare_with_single_task,
-    plot_task_curves,
+    final_block_drift,
+    shared_readout_r2,
     steps_of_task,
     weight_changes,
 )
+from mtl_helpers.plots import plot_task_curves
 
 
 def _data(n: int = 40, seed: int = 0) -> tuple[dict, dict]:
     tasks = RelatedTasks(correlation=0.9, seed=seed)
     return tasks.sample_separate({"y1": n, "y2": n}, seed=seed), tasks.sample(200, seed=seed + 10_000)
-
-
-# ---------------------------------------------------------------- coin_flip_schedule
-
-
-def test_coin_flip_is_seeded_and_matches_the_article_rule() -> None:
-    schedule = coin_flip_schedule(200, seed=3)
-    assert schedule == coin_flip_schedule(200, seed=3)
-    assert schedule != coin_flip_schedule(200, seed=4)
-    draws = np.random.default_rng(3).random(200)
-    assert schedule == ["y1" if draw < 0.5 else "y2" for draw in draws]
-    assert set(schedule) == {"y1", "y2"}
-
-
-def test_coin_flip_probability() -> None:
-    assert set(coin_flip_schedule(50, seed=0, p_y1=1.0)) == {"y1"}
-    assert set(coin_flip_schedule(50, seed=0, p_y1=0.0)) == {"y2"}
-    assert coin_flip_schedule(2000, seed=0, p_y1=0.8).count("y1") in range(1500, 1700)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error"),
-    [({"steps": 0, "seed": 0}, ValueError), ({"steps": 5, "seed": -1}, ValueError),
-     ({"steps": 5, "seed": 0, "p_y1": 1.5}, ValueError), ({"steps": 2.5, "seed": 0}, TypeError)],
-)
-def test_coin_flip_rejects_bad_arguments(kwargs: dict, error: type) -> None:
-    steps = kwargs.pop("steps")
-    with pytest.raises(error):
-        coin_flip_schedule(steps, **kwargs)
 
 
 # ---------------------------------------------------------------- weight_changes
@@ -116,46 +97,21 @@ def test_adam_slots_rejects_what_it_cannot_read() -> None:
         adam_slots(article_adam(), net.shared)
 
 
-# ---------------------------------------------------------------- steps_of_task and the comparison
+# ---------------------------------------------------------------- steps_of_task, curves, drift, readout
 
 
 def test_steps_of_task_counts_up_to_each_evaluation() -> None:
     log = TrainingLog(loss=np.zeros(6), task=np.array(["y1", "y2", "y1", "y1", "y2", "y2"]),
-                      eval_step=np.array([0, 2, 4, 6]), eval_mse={"y1": np.ones(4)})
+                      eval_step=np.array([0, 2, 4, 6]), eval_metric={"y1": np.ones(4)})
     np.testing.assert_array_equal(steps_of_task(log, "y1"), [0, 1, 3, 3])
     np.testing.assert_array_equal(steps_of_task(log, "y2"), [0, 1, 1, 3])
     with pytest.raises(TypeError):
         steps_of_task({"loss": []}, "y1")
 
 
-def test_compare_with_single_task_reproduces_a_run_by_hand() -> None:
-    results = compare_with_single_task(0.9, seeds=[0, 1], n_per_task=30, steps=80, eval_size=100)
-    assert set(results) == {"alternating", "single task"}
-    assert all(len(values) == 2 for per_task in results.values() for values in per_task.values())
-    tasks = RelatedTasks(correlation=0.9, seed=1)
-    datasets = tasks.sample_separate({"y1": 30, "y2": 30}, seed=1)
-    held_out = tasks.sample(100, seed=10_001)
-    schedule = coin_flip_schedule(80, seed=1)
-
-    def adam() -> tf.keras.optimizers.Adam:
-        return article_adam(0.01)
-
-    trainer = AlternatingTrainer(TwoHeadNet(**STRUCTURED_NET, seed=1), adam)
-    alternating = trainer.fit(datasets, schedule, seed=1, eval_data=held_out).final_mse()
-    alone = AlternatingTrainer(TwoHeadNet(**STRUCTURED_NET, seed=1), adam).fit(
-        datasets, ["y2"] * schedule.count("y2"), seed=1, eval_data=held_out).final_mse()["y2"]
-    np.testing.assert_allclose(results["alternating"]["y1"][1], alternating["y1"], rtol=1e-5)
-    np.testing.assert_allclose(results["single task"]["y2"][1], alone, rtol=1e-5)
-
-
-def test_compare_with_single_task_needs_seeds() -> None:
-    with pytest.raises(ValueError, match="seeds is empty"):
-        compare_with_single_task(0.5, seeds=[])
-
-
 def test_plot_task_curves_draws_one_panel_per_task() -> None:
     datasets, held_out = _data()
-    schedule = coin_flip_schedule(40, seed=0)
+    schedule = CoinFlip(seed=0).schedule(40)
     log = AlternatingTrainer(TwoHeadNet(**STRUCTURED_NET)).fit(datasets, schedule, eval_data=held_out, eval_every=10)
     single = {task: AlternatingTrainer(TwoHeadNet(**STRUCTURED_NET)).fit(
         datasets, [task] * 10, eval_data=held_out, eval_every=5) for task in ("y1", "y2")}
@@ -165,3 +121,31 @@ def test_plot_task_curves_draws_one_panel_per_task() -> None:
     with pytest.raises(ValueError, match="one Axes per task"):
         plot_task_curves(log, single, axes=[axes[0]])
     plt.close("all")
+
+
+def test_final_block_drift() -> None:
+    schedule = BlockSchedule(4, last="y1").schedule(12)
+    log = TrainingLog(
+        loss=np.zeros(12), task=schedule, eval_step=np.array([0, 4, 8, 12]),
+        eval_metric={"y1": np.array([1.0, 0.8, 0.9, 0.5]), "y2": np.array([1.0, 1.1, 0.6, 0.9])},
+    )
+    drift = final_block_drift(log, 4)
+    assert drift == {"task": "y2", "change": pytest.approx(0.3), "ratio": pytest.approx(1.5)}
+    with pytest.raises(ValueError, match="pass the schedule's block length"):
+        final_block_drift(log, 8)
+    with pytest.raises(ValueError, match="no evaluation at step 9"):
+        final_block_drift(log, 3)
+
+
+def test_shared_readout_r2() -> None:
+    test_data = RelatedTasks(correlation=0.5, seed=0).sample(200, seed=99)
+    net = TwoHeadNet(seed=0, **STRUCTURED_NET)
+    scores = shared_readout_r2(net, test_data)
+    assert set(scores) == {"y1", "y2"}
+    assert all(score <= 1.0 for score in scores.values())
+    # Targets that are an exact linear function of the features are read out perfectly.
+    features = net.shared_features(test_data["x"]).numpy()
+    exact = {**test_data, "y1": features @ np.arange(20.0)[:, None] + 3.0}
+    assert shared_readout_r2(net, exact, ridge=0.0)["y1"] == pytest.approx(1.0, abs=1e-4)
+    with pytest.raises(ValueError, match="at least 4 rows"):
+        shared_readout_r2(net, {key: value[:3] for key, value in test_data.items()})

@@ -1,0 +1,12 @@
+"""The book's trainers: one interface (``reset``, ``step``, ``fit``, ``TrainingLog``).
+
+* :class:`AlternatingTrainer`: one optimizer per task, one task per step (chapter 3);
+* :class:`JointTrainer`: one optimizer on a weighting of the task losses, with an
+  optional gradient aggregator (chapters 4-6).
+"""
+
+from mtl_helpers.trainers.alternating import AlternatingTrainer
+from mtl_helpers.trainers.base import OptimizerFactory, Trainer, TrainingLog, article_adam
+from mtl_helpers.trainers.joint import JointTrainer
+
+__all__ = ["AlternatingTrainer", "JointTrainer", "OptimizerFactory", "Trainer", "TrainingLog", "article_adam"]

@@ -1,0 +1,138 @@
+"""Dynamic Weight Average (Liu, Johns & Davison, CVPR 2019).
+
+A task whose loss has stopped falling gets a larger weight. With ``L_i(k)``
+the mean loss of task ``i`` over period ``k`` (the paper's period is an
+epoch)::
+
+    r_i = L_i(k - 1) / L_i(k - 2),    w_i = n_tasks * exp(r_i / T) / sum_j exp(r_j / T)
+
+so the weights sum to ``n_tasks``; a high temperature ``T`` makes them
+equal. During the first two periods, before two means exist, every weight
+is 1. The method needs no gradients and adds no trainable variables: its
+state (the running sums and the last two means) lives in ``tf.Variable``\\ s
+updated inside the training step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from mtl_helpers._tensorflow import tf
+from mtl_helpers._validation import positive_int
+from mtl_helpers.data import TASKS
+from mtl_helpers.weighting.base import Weighting
+
+__all__ = ["DynamicWeightAverage"]
+
+
+class DynamicWeightAverage(Weighting):
+    """Dynamic Weight Average, DWA (Liu, Johns & Davison, CVPR 2019).
+
+    ``L = sum_i w_i * L_i`` with ``w_i = n * softmax(r / T)_i``, where ``r_i``
+    is task ``i``'s mean loss over the last complete period divided by its
+    mean loss over the period before (see the module docstring). Each call
+    of :meth:`combine` is one step: it returns the total with the current
+    weights, then adds the step's losses to the running period; at the end
+    of a period the weights for the next one are computed.
+
+    Reference: S. Liu, E. Johns and A. J. Davison, "End-to-End Multi-Task
+    Learning with Attention", CVPR 2019.
+
+    Parameters
+    ----------
+    tasks : sequence of str, default ("y1", "y2")
+    temperature : float, default 2.0
+        ``T`` (the paper uses 2); > 0.
+    period : int, default 1
+        Steps per period. The paper averages over an epoch: pass the number
+        of steps per epoch to follow it. With 1, ``r_i`` is the ratio of
+        the last two steps' losses (noisier with small batches).
+
+    Notes
+    -----
+    A period whose mean loss is 0 gives ``r_i = 1`` for the next ratio
+    (instead of dividing by zero). Losses should be positive.
+
+    Examples
+    --------
+    >>> dwa = DynamicWeightAverage(temperature=2.0, period=1)
+    >>> for y1, y2 in [(4.0, 4.0), (2.0, 4.0), (1.0, 4.0)]:  # y1 improves, y2 does not
+    ...     total, weights = dwa.combine({"y1": tf.constant(y1), "y2": tf.constant(y2)})
+    ...     print({task: round(float(w), 3) for task, w in weights.items()})
+    {'y1': 1.0, 'y2': 1.0}
+    {'y1': 1.0, 'y2': 1.0}
+    {'y1': 0.876, 'y2': 1.124}
+    """
+
+    def __init__(self, tasks: Sequence[str] = TASKS, *, temperature: float = 2.0, period: int = 1) -> None:
+        super().__init__(tasks)
+        if isinstance(temperature, bool) or not isinstance(temperature, int | float | np.floating):
+            raise TypeError(f"temperature must be a number, got {type(temperature).__name__} {temperature!r}")
+        if not np.isfinite(temperature) or temperature <= 0:
+            raise ValueError(f"temperature must be a finite number > 0 (the paper uses 2.0), got {temperature!r}")
+        self.temperature = float(temperature)
+        self.period = positive_int(period, name="period")
+        n_tasks = len(self.tasks)
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="dwa_step")
+        self.completed_periods = tf.Variable(0, dtype=tf.int64, trainable=False, name="dwa_completed_periods")
+        self.running_sum = tf.Variable(tf.zeros([n_tasks]), trainable=False, name="dwa_running_sum")
+        self.last_mean = tf.Variable(tf.zeros([n_tasks]), trainable=False, name="dwa_last_mean")
+        self.earlier_mean = tf.Variable(tf.zeros([n_tasks]), trainable=False, name="dwa_earlier_mean")
+        self.current_weights = tf.Variable(tf.ones([n_tasks]), trainable=False, name="dwa_weights")
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """The weights the next :meth:`combine` will apply, ``{task: w}``."""
+        values = self.current_weights.numpy()
+        return {task: float(values[number]) for number, task in enumerate(self.tasks)}
+
+    def reset(self) -> None:
+        """Forget every loss seen: weights 1 again, for two periods."""
+        self.step.assign(0)
+        self.completed_periods.assign(0)
+        for variable in (self.running_sum, self.last_mean, self.earlier_mean):
+            variable.assign(tf.zeros_like(variable))
+        self.current_weights.assign(tf.ones_like(self.current_weights))
+
+    def _end_period(self) -> tf.Tensor:
+        mean = self.running_sum / float(self.period)
+        self.earlier_mean.assign(self.last_mean)
+        self.last_mean.assign(mean)
+        self.running_sum.assign(tf.zeros_like(self.running_sum))
+        completed = self.completed_periods.assign_add(1)
+        ratios = tf.where(self.earlier_mean > 0, tf.math.divide_no_nan(self.last_mean, self.earlier_mean), 1.0)
+        n_tasks = float(len(self.tasks))
+        new_weights = n_tasks * tf.nn.softmax(ratios / self.temperature)
+        self.current_weights.assign(tf.where(completed >= 2, new_weights, tf.ones_like(new_weights)))
+        return tf.constant(True)
+
+    def combine(
+        self, losses: Mapping[str, tf.Tensor], *, jacobian: tf.Tensor | None = None
+    ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+        """``(sum_i w_i * L_i, {task: w_i})`` with this step's weights; ``jacobian`` is not used.
+
+        Parameters
+        ----------
+        losses : dict of str to scalar tensor
+            This step's loss of every task in ``tasks``.
+
+        Returns
+        -------
+        total : scalar tensor
+            Differentiable in the losses; the weights are constants.
+        weights : dict of str to scalar tensor
+            The weights applied (before this step's losses update them).
+        """
+        self._check_losses(losses)
+        values = tf.stack([tf.cast(losses[task], tf.float32) for task in self.tasks])
+        weights = tf.identity(self.current_weights)
+        total = tf.reduce_sum(tf.stop_gradient(weights) * values)
+        self.running_sum.assign_add(tf.stop_gradient(values))
+        step = self.step.assign_add(1)
+        tf.cond(step % self.period == 0, self._end_period, lambda: tf.constant(False))
+        return total, {task: weights[number] for number, task in enumerate(self.tasks)}
+
+    def __repr__(self) -> str:
+        return f"DynamicWeightAverage(tasks={list(self.tasks)}, temperature={self.temperature:g}, period={self.period})"
