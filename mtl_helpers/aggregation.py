@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from mtl_helpers._state import state_variable
 from mtl_helpers._tensorflow import tf
 from mtl_helpers._validation import non_negative_int, positive_int
 
@@ -200,7 +201,7 @@ class PCGrad(Aggregator):
         self.seed = non_negative_int(seed, name="seed")
         if self.seed >= 2**32:
             raise ValueError(f"seed must be below 2**32, got {seed}")
-        self.calls = tf.Variable(0, dtype=tf.int64, trainable=False, name="pcgrad_calls")
+        self.calls = state_variable(0, dtype=tf.int64, name="pcgrad_calls")
 
     def reset(self) -> None:
         """Restart the random stream: the next call uses the first order again."""

@@ -1,21 +1,20 @@
 """Soft parameter sharing: shared bottom, OMoE, MMoE and CGC networks.
 
-Introduced in the chapter on soft sharing. Every network here follows the
-book's network interface (see :class:`mtl_helpers.TwoHeadNet`) with the
-settings of the structured-data chapters: one linear output per task, biases
-on every layer, losses ``tf.nn.l2_loss`` per task. So each one is a drop-in
-replacement for ``TwoHeadNet(**STRUCTURED_NET)`` in the book's trainers::
+Introduced in the chapter on soft sharing. Each network has the members of
+the book's reference network :class:`~mtl_helpers.TwoHeadNet` and its
+structured-data settings (one linear output per task, biases, ``l2_loss``
+per task), so it is a drop-in replacement in the book's trainers::
 
     SharedBottom  x -> bottom (relu) ------------------------> tower_k -> y_k
     OMoE          x -> experts (relu) -> one gate's mixture --> tower_k -> y_k
     MMoE          x -> experts (relu) -> gate_k's mixture ----> tower_k -> y_k
     CGC           x -> shared + task k's own experts -> gate_k's mixture -> tower_k -> y_k
 
-A tower is one ReLU layer of ``tower_units`` followed by a linear output
-(``tower_units=0``: the output reads the mixture directly). A gate is
-``softmax(x @ W + b)`` over the experts, one row of weights per example.
-:func:`matched_sizes` picks sizes that give every architecture about the
-same number of parameters, so that comparisons are fair.
+An expert is one ReLU layer; a tower is a ReLU layer of ``tower_units``
+and a linear output (``tower_units=0``: no hidden layer); a gate is
+``softmax(x @ W + b)``, one weight per expert and example.
+:func:`matched_sizes` gives every architecture about the same number of
+parameters, for fair comparisons.
 
 References: Ma, Zhao, Yi, Chen, Hong and Chi, "Modeling task relationships in
 multi-task learning with multi-gate mixture-of-experts", KDD 2018 (shared
@@ -38,65 +37,62 @@ from mtl_helpers.models import TaskLoss, _task_loss
 
 __all__ = ["CGC", "MMoE", "MatchedSize", "OMoE", "SharedBottom", "matched_sizes"]
 
-# (name, shape, owner, init): owner None for shared variables, else the task.
-_Layout = list[tuple[str, tuple[int, ...], str | None, str]]
+# One variable: (name, shape, owner, init); owner None for shared variables, else the task.
+_Entry = tuple[str, tuple[int, ...], str | None, str]
 
 
-def _check_tasks(tasks: Any) -> tuple[str, ...]:
-    tasks = task_names(tasks)
-    if "x" in tasks:
-        raise ValueError(f"'x' is the batch's input key and cannot name a task; got tasks {list(tasks)}")
-    return tasks
+def _layer(name: str, fan_in: int, units: int | tuple[int, ...], owner: str | None, init: str = "he") -> list[_Entry]:
+    """A kernel (fan_in, *units) and its bias (*units), initialised with zeros."""
+    units = units if isinstance(units, tuple) else (units,)
+    return [(name, (fan_in, *units), owner, init), (f"{name}_bias", units, owner, "zeros")]
+
+
+def _tower_layout(task: str, in_units: int, tower_units: int) -> list[_Entry]:
+    hidden = _layer(f"{task}_tower", in_units, tower_units, task) if tower_units else []
+    return hidden + _layer(f"{task}_output", tower_units or in_units, 1, task)
 
 
 def _draw(rng: np.random.Generator, shape: tuple[int, ...], init: str) -> np.ndarray:
     if init == "zeros":
         return np.zeros(shape, np.float32)
-    fan_in = shape[0]  # every kernel here is (fan_in, ...)
-    scale = np.sqrt((2.0 if init == "he" else 1.0) / fan_in)  # He-normal (ReLU layers), LeCun-normal (gates)
-    return (rng.standard_normal(shape) * scale).astype(np.float32)
+    variance = (2.0 if init == "he" else 1.0) / shape[0]  # He-normal (ReLU layers), LeCun-normal (gates)
+    return (rng.standard_normal(shape) * np.sqrt(variance)).astype(np.float32)
 
 
 def _dense(params: Mapping[str, tf.Tensor], name: str, inputs: tf.Tensor) -> tf.Tensor:
-    """``inputs @ params[name] + params[name + "_bias"]``; (..., n, k) -> (..., n, units)."""
+    """``inputs @ params[name] + params[name + "_bias"]``: (..., n, k) -> (..., n, units)."""
     return tf.matmul(inputs, params[name]) + params[f"{name}_bias"][..., None, :]
 
 
-def _tower_layout(task: str, in_units: int, tower_units: int) -> _Layout:
-    layout: _Layout = []
-    if tower_units:
-        layout += [(f"{task}_tower", (in_units, tower_units), task, "he"), (f"{task}_tower_bias", (tower_units,), task, "zeros")]
-    layout += [(f"{task}_output", (tower_units or in_units, 1), task, "he"), (f"{task}_output_bias", (1,), task, "zeros")]
-    return layout
-
-
 class _MultiTaskNet(tf.Module):
-    """Variables, weights, losses and checks shared by the networks of this module."""
+    """Variables, weights, losses and checks shared by the networks of this module.
+
+    ``sizes`` (validated by the subclass) become attributes; the subclass
+    lists its variables in ``_layout_for(**sizes, tasks=...)``, shared first.
+    """
 
     out_dim: ClassVar[int] = 1
 
-    def __init__(self, *, in_dim: int, tasks: Sequence[str], seed: int, loss: TaskLoss, name: str) -> None:
-        super().__init__(name=name)
-        self.in_dim = positive_int(in_dim, name="in_dim")
-        self.tasks = _check_tasks(tasks)
+    def __init__(self, sizes: dict[str, int], *, tasks: Sequence[str], seed: int, loss: TaskLoss) -> None:
+        super().__init__(name=type(self).__name__.lower())
+        self.sizes = sizes
+        for key, value in sizes.items():
+            setattr(self, key, value)
+        self.tasks = task_names(tasks)
+        if "x" in self.tasks:
+            raise ValueError(f"'x' is the batch's input key and cannot name a task; got tasks {list(self.tasks)}")
         self.loss = _task_loss(loss)
-        layout = self._layout()
-        self._owners = {name: owner for name, _, owner, _ in layout}
-        arrays = self._initial_arrays(seed)
-        self._variables = {name: tf.Variable(arrays[name], name=name) for name in self._owners}
-
-    # -- provided by each architecture: its sizes and its variables' layout --
-    def _sizes(self) -> dict[str, int]:
-        raise NotImplementedError
+        self._owners = {name: owner for name, _, owner, _ in self._layout()}
+        self._variables = {name: tf.Variable(array, name=name) for name, array in self._initial_arrays(seed).items()}
 
     @classmethod
-    def _layout_for(cls, **sizes: Any) -> _Layout:
+    def _layout_for(cls, **sizes: Any) -> list[_Entry]:
         raise NotImplementedError
 
-    def _layout(self) -> _Layout:
-        return self._layout_for(**self._sizes(), tasks=self.tasks)
+    def _layout(self) -> list[_Entry]:
+        return self._layout_for(**self.sizes, tasks=self.tasks)
 
-    # -- construction and weights -------------------------------------------
+    # -- weights ------------------------------------------------------------
     def _initial_arrays(self, seed: int) -> dict[str, np.ndarray]:
         rng = np.random.default_rng(non_negative_int(seed, name="seed"))
         return {name: _draw(rng, shape, init) for name, shape, _, init in self._layout()}
@@ -115,12 +111,11 @@ class _MultiTaskNet(tf.Module):
         if not isinstance(weights, Mapping) or set(weights) != set(self._variables):
             got = sorted(weights) if isinstance(weights, Mapping) else type(weights).__name__
             raise ValueError(f"weights must have exactly the keys {sorted(self._variables)}, got {got}; use get_weights()")
-        arrays = {}
+        arrays = {name: np.asarray(weights[name], dtype=np.float32) for name in self._variables}
         for name, variable in self._variables.items():
-            array = np.asarray(weights[name], dtype=np.float32)
-            if array.shape != tuple(variable.shape) or not np.all(np.isfinite(array)):
-                raise ValueError(f"weights[{name!r}] must be finite with shape {tuple(variable.shape)}, got shape {array.shape}")
-            arrays[name] = array
+            if arrays[name].shape != tuple(variable.shape) or not np.all(np.isfinite(arrays[name])):
+                shape = tuple(variable.shape)
+                raise ValueError(f"weights[{name!r}] must be finite with shape {shape}, got shape {arrays[name].shape}")
         for name, variable in self._variables.items():
             variable.assign(arrays[name])
 
@@ -130,7 +125,7 @@ class _MultiTaskNet(tf.Module):
         return [variable for name, variable in self._variables.items() if self._owners[name] is None]
 
     def own_variables(self, task: str) -> list[tf.Variable]:
-        """The variables only task ``task``'s loss depends on (its gate, experts and tower)."""
+        """The variables only task ``task``'s loss depends on (its tower; its gate and experts if any)."""
         known_task(task, self.tasks)
         return [variable for name, variable in self._variables.items() if self._owners[name] == task]
 
@@ -155,33 +150,32 @@ class _MultiTaskNet(tf.Module):
         return sum(self.parameter_breakdown().values())
 
     def __repr__(self) -> str:
-        sizes = ", ".join(f"{key}={value}" for key, value in self._sizes().items())
+        sizes = ", ".join(f"{key}={value}" for key, value in self.sizes.items())
         return f"{type(self).__name__}({sizes}, tasks={self.tasks}) with {self.parameter_count()} parameters"
 
-    # -- data ---------------------------------------------------------------
+    # -- data and predictions -----------------------------------------------
     @property
     def input_spec(self) -> tf.TensorSpec:
-        """``TensorSpec([None, in_dim], float32)``."""
+        """The spec of a batch's inputs: float32, shape (None, in_dim)."""
         return tf.TensorSpec([None, self.in_dim], tf.float32)
 
     def batch_spec(self, task: str) -> tf.TensorSpec:
-        """Spec of one task's targets: ``TensorSpec([None, 1], float32)``."""
+        """The spec of one task's targets: float32, shape (None, 1)."""
         known_task(task, self.tasks)
         return tf.TensorSpec([None, self.out_dim], tf.float32)
 
-    def check_batch(self, batch: Mapping[str, Any], tasks: Sequence[str]) -> dict[str, np.ndarray]:
-        """Validated float32 arrays ``{"x": (n, in_dim), task: (n, 1), ...}`` for ``tasks``, or ValueError."""
+    def check_batch(self, batch: Any, tasks: Sequence[str]) -> dict[str, np.ndarray]:
+        """Validated float32 arrays ``{"x": (n, in_dim), task: (n, 1), ...}`` for ``tasks`` (others ignored)."""
         for task in tasks:
             known_task(task, self.tasks)
         return batch_arrays(batch, tasks=tasks, in_dim=self.in_dim, out_dim=self.out_dim)
 
     def _input(self, x: Any) -> tf.Tensor:
-        if isinstance(x, tf.Tensor):
-            shape = x.shape
-            if shape.rank is not None and (shape.rank != 2 or shape[-1] not in (None, self.in_dim)):
-                raise ValueError(f"x must have shape (n, {self.in_dim}), got {tuple(shape)}")
-            return x
-        return tf.constant(as_float_matrix(x, name="x", cols=self.in_dim))
+        if not isinstance(x, tf.Tensor):
+            return tf.constant(as_float_matrix(x, name="x", cols=self.in_dim))
+        if x.shape.rank is not None and (x.shape.rank != 2 or x.shape[-1] not in (None, self.in_dim)):
+            raise ValueError(f"x must have shape (n, {self.in_dim}), got {tuple(x.shape)}")
+        return x
 
     def __call__(self, x: Any) -> dict[str, tf.Tensor]:
         """Each task's prediction, ``{task: (n, 1)}``, from inputs ``x`` of shape (n, in_dim)."""
@@ -215,7 +209,7 @@ class _MultiTaskNet(tf.Module):
         if not present:
             raise ValueError(f"the batch holds no task targets; expected some of {list(self.tasks)}, got {sorted(batch)}")
         if not all(isinstance(batch[key], tf.Tensor) for key in ["x", *present]):
-            batch = self.check_batch(batch, present)
+            batch = {key: tf.constant(value) for key, value in self.check_batch(batch, present).items()}
         predictions = self(batch["x"])
         if self.loss == "mean_squared_error":
             return {task: tf.reduce_mean(tf.square(batch[task] - predictions[task])) for task in present}
@@ -233,7 +227,8 @@ class SharedBottom(_MultiTaskNet):
     """Hard parameter sharing: one shared ReLU layer, then one tower per task.
 
     The MMoE paper's baseline (Ma et al., KDD 2018). With ``tower_units=0``
-    it is ``TwoHeadNet(**STRUCTURED_NET)``, drawn from the same seed.
+    it is ``TwoHeadNet(in_dim, bottom_units, **STRUCTURED_NET, seed=seed)``,
+    bit for bit.
 
     Parameters
     ----------
@@ -245,6 +240,8 @@ class SharedBottom(_MultiTaskNet):
     tasks : tuple of str, default ("y1", "y2")
     seed : int, default 0
         He-normal kernels drawn with ``np.random.default_rng(seed)``; zero biases.
+    loss : {"l2_loss", "mean_squared_error"}, default "l2_loss"
+        Each task's training loss, as for :class:`~mtl_helpers.TwoHeadNet`.
 
     Examples
     --------
@@ -255,60 +252,42 @@ class SharedBottom(_MultiTaskNet):
     466
     """
 
-    def __init__(
-        self, in_dim: int = 10, bottom_units: int = 16, tower_units: int = 8, *, tasks: Sequence[str] = TASKS, seed: int = 0,
-        loss: TaskLoss = "l2_loss",
-    ) -> None:
-        self.bottom_units = positive_int(bottom_units, name="bottom_units")
-        self.tower_units = non_negative_int(tower_units, name="tower_units")
-        super().__init__(in_dim=in_dim, tasks=tasks, seed=seed, loss=loss, name="shared_bottom")
-
-    def _sizes(self) -> dict[str, int]:
-        return {"in_dim": self.in_dim, "bottom_units": self.bottom_units, "tower_units": self.tower_units}
+    def __init__(self, in_dim: int = 10, bottom_units: int = 16, tower_units: int = 8, *, tasks: Sequence[str] = TASKS,
+                 seed: int = 0, loss: TaskLoss = "l2_loss") -> None:
+        sizes = {"in_dim": positive_int(in_dim, name="in_dim"), "bottom_units": positive_int(bottom_units, name="bottom_units"),
+                 "tower_units": non_negative_int(tower_units, name="tower_units")}
+        super().__init__(sizes, tasks=tasks, seed=seed, loss=loss)
 
     @classmethod
-    def _layout_for(cls, *, in_dim: int, bottom_units: int, tower_units: int, tasks: tuple[str, ...]) -> _Layout:
+    def _layout_for(cls, *, in_dim: int, bottom_units: int, tower_units: int, tasks: tuple[str, ...]) -> list[_Entry]:
         towers = [entry for task in tasks for entry in _tower_layout(task, bottom_units, tower_units)]
-        return [("bottom", (in_dim, bottom_units), None, "he"), ("bottom_bias", (bottom_units,), None, "zeros"), *towers]
+        return _layer("bottom", in_dim, bottom_units, None) + towers
 
     def forward(self, params: Mapping[str, tf.Tensor], x: tf.Tensor) -> dict[str, tf.Tensor]:
         bottom = tf.nn.relu(_dense(params, "bottom", x))
         return {task: self._tower(params, task, bottom) for task in self.tasks}
 
 
-def _expert_layout(
-    *, in_dim: int, shared_experts: int, task_experts: int, expert_units: int, tower_units: int,
-    tasks: tuple[str, ...], one_gate: bool,
-) -> _Layout:
-    d, units, n_gated = in_dim, expert_units, shared_experts + task_experts
-    layout: _Layout = [("experts", (d, shared_experts, units), None, "he"),
-                       ("experts_bias", (shared_experts, units), None, "zeros")]
-    if one_gate:
-        layout += [("gate", (d, n_gated), None, "lecun"), ("gate_bias", (n_gated,), None, "zeros")]
-    for task in tasks:
-        if task_experts:
-            layout += [(f"{task}_experts", (d, task_experts, units), task, "he"),
-                       (f"{task}_experts_bias", (task_experts, units), task, "zeros")]
-        if not one_gate:
-            layout += [(f"{task}_gate", (d, n_gated), task, "lecun"), (f"{task}_gate_bias", (n_gated,), task, "zeros")]
-        layout += _tower_layout(task, units, tower_units)
-    return layout
-
-
 class _ExpertNet(_MultiTaskNet):
     """Experts (one ReLU layer each), softmax gates and towers."""
 
     one_gate: ClassVar[bool] = False
+    task_experts: int = 0
 
-    def __init__(
-        self, *, in_dim: int, shared_experts: int, task_experts: int, expert_units: int, tower_units: int,
-        tasks: Sequence[str], seed: int, loss: TaskLoss, name: str,
-    ) -> None:
-        self.shared_experts = positive_int(shared_experts, name="shared_experts")
-        self.task_experts = non_negative_int(task_experts, name="task_experts")
-        self.expert_units = positive_int(expert_units, name="expert_units")
-        self.tower_units = non_negative_int(tower_units, name="tower_units")
-        super().__init__(in_dim=in_dim, tasks=tasks, seed=seed, loss=loss, name=name)
+    @classmethod
+    def _expert_layout(cls, *, in_dim: int, shared_experts: int, task_experts: int, expert_units: int, tower_units: int,
+                       tasks: tuple[str, ...]) -> list[_Entry]:
+        gated = shared_experts + task_experts
+        layout = _layer("experts", in_dim, (shared_experts, expert_units), None)
+        if cls.one_gate:
+            layout += _layer("gate", in_dim, gated, None, "lecun")
+        for task in tasks:
+            if task_experts:
+                layout += _layer(f"{task}_experts", in_dim, (task_experts, expert_units), task)
+            if not cls.one_gate:
+                layout += _layer(f"{task}_gate", in_dim, gated, task, "lecun")
+            layout += _tower_layout(task, expert_units, tower_units)
+        return layout
 
     @staticmethod
     def _experts(params: Mapping[str, tf.Tensor], prefix: str, x: tf.Tensor) -> tf.Tensor:
@@ -342,9 +321,9 @@ class _ExpertNet(_MultiTaskNet):
 class OMoE(_ExpertNet):
     """One-gate mixture of experts: one softmax gate, shared by all tasks, mixes the experts.
 
-    From Ma et al., "Modeling task relationships in multi-task learning with
-    multi-gate mixture-of-experts", KDD 2018 (their OMoE baseline). Shared:
-    experts and the gate; each task owns its tower.
+    The one-gate baseline of Ma et al., "Modeling task relationships in
+    multi-task learning with multi-gate mixture-of-experts", KDD 2018.
+    Shared: the experts and the gate; each task owns its tower.
 
     Parameters
     ----------
@@ -357,6 +336,7 @@ class OMoE(_ExpertNet):
     tasks : tuple of str, default ("y1", "y2")
     seed : int, default 0
         He-normal expert and tower kernels, LeCun-normal gate kernels, zero biases.
+    loss : {"l2_loss", "mean_squared_error"}, default "l2_loss"
 
     Examples
     --------
@@ -370,27 +350,16 @@ class OMoE(_ExpertNet):
 
     one_gate = True
 
-    def __init__(
-        self, in_dim: int = 10, n_experts: int = 4, expert_units: int = 8, tower_units: int = 8, *,
-        tasks: Sequence[str] = TASKS, seed: int = 0,
-        loss: TaskLoss = "l2_loss",
-    ) -> None:
-        positive_int(n_experts, name="n_experts")
-        super().__init__(in_dim=in_dim, shared_experts=n_experts, task_experts=0, expert_units=expert_units,
-                         tower_units=tower_units, tasks=tasks, seed=seed, loss=loss, name=type(self).__name__.lower())
-
-    @property
-    def n_experts(self) -> int:
-        """Number of experts."""
-        return self.shared_experts
-
-    def _sizes(self) -> dict[str, int]:
-        return {"in_dim": self.in_dim, "n_experts": self.n_experts, "expert_units": self.expert_units,
-                "tower_units": self.tower_units}
+    def __init__(self, in_dim: int = 10, n_experts: int = 4, expert_units: int = 8, tower_units: int = 8, *,
+                 tasks: Sequence[str] = TASKS, seed: int = 0, loss: TaskLoss = "l2_loss") -> None:
+        sizes = {"in_dim": positive_int(in_dim, name="in_dim"), "n_experts": positive_int(n_experts, name="n_experts"),
+                 "expert_units": positive_int(expert_units, name="expert_units"),
+                 "tower_units": non_negative_int(tower_units, name="tower_units")}
+        super().__init__(sizes, tasks=tasks, seed=seed, loss=loss)
 
     @classmethod
-    def _layout_for(cls, *, n_experts: int, **sizes: Any) -> _Layout:
-        return _expert_layout(shared_experts=n_experts, task_experts=0, one_gate=cls.one_gate, **sizes)
+    def _layout_for(cls, *, n_experts: int, **sizes: Any) -> list[_Entry]:
+        return cls._expert_layout(shared_experts=n_experts, task_experts=0, **sizes)
 
 
 class MMoE(OMoE):
@@ -428,7 +397,7 @@ class CGC(_ExpertNet):
     shared_experts : int, default 2
     task_experts : int, default 1
         Experts owned by each task (at least 1; with none, CGC is MMoE).
-    expert_units, tower_units, tasks, seed
+    expert_units, tower_units, tasks, seed, loss
         As for :class:`OMoE`.
 
     Examples
@@ -440,38 +409,24 @@ class CGC(_ExpertNet):
     {'shared': 176, 'y1': 202, 'y2': 202}
     """
 
-    def __init__(
-        self, in_dim: int = 10, shared_experts: int = 2, task_experts: int = 1, expert_units: int = 8,
-        tower_units: int = 8, *, tasks: Sequence[str] = TASKS, seed: int = 0,
-        loss: TaskLoss = "l2_loss",
-    ) -> None:
-        positive_int(task_experts, name="task_experts")
-        super().__init__(in_dim=in_dim, shared_experts=shared_experts, task_experts=task_experts,
-                         expert_units=expert_units, tower_units=tower_units, tasks=tasks, seed=seed, loss=loss, name="cgc")
-
-    def _sizes(self) -> dict[str, int]:
-        return {"in_dim": self.in_dim, "shared_experts": self.shared_experts, "task_experts": self.task_experts,
-                "expert_units": self.expert_units, "tower_units": self.tower_units}
+    def __init__(self, in_dim: int = 10, shared_experts: int = 2, task_experts: int = 1, expert_units: int = 8,
+                 tower_units: int = 8, *, tasks: Sequence[str] = TASKS, seed: int = 0, loss: TaskLoss = "l2_loss") -> None:
+        sizes = {"in_dim": positive_int(in_dim, name="in_dim"),
+                 "shared_experts": positive_int(shared_experts, name="shared_experts"),
+                 "task_experts": positive_int(task_experts, name="task_experts"),
+                 "expert_units": positive_int(expert_units, name="expert_units"),
+                 "tower_units": non_negative_int(tower_units, name="tower_units")}
+        super().__init__(sizes, tasks=tasks, seed=seed, loss=loss)
 
     @classmethod
-    def _layout_for(cls, **sizes: Any) -> _Layout:
-        return _expert_layout(one_gate=False, **sizes)
+    def _layout_for(cls, **sizes: Any) -> list[_Entry]:
+        return cls._expert_layout(**sizes)
 
 
 @dataclass(frozen=True)
 class MatchedSize:
-    """One architecture's sizes chosen by :func:`matched_sizes`.
-
-    Attributes
-    ----------
-    architecture : type
-        :class:`SharedBottom`, :class:`OMoE`, :class:`MMoE` or :class:`CGC`.
-    kwargs : dict
-        Constructor arguments (without ``seed``).
-    parameters : int
-    target : int
-        The parameter count that was aimed at.
-    """
+    """One architecture's sizes chosen by :func:`matched_sizes`: its class, constructor
+    arguments (without ``seed``), parameter count and the target count."""
 
     architecture: type
     kwargs: dict[str, Any] = field(repr=False)
@@ -489,23 +444,22 @@ class MatchedSize:
 
     def row(self) -> dict[str, Any]:
         """One row for a table: model, sizes, parameters and difference to the target (%)."""
-        sizes = {key: value for key, value in self.kwargs.items() if key != "tasks"}
-        text = ", ".join(f"{key}={value}" for key, value in sizes.items() if key != "in_dim")
-        return {"model": self.architecture.__name__, "sizes": text, "parameters": self.parameters,
+        sizes = ", ".join(f"{key}={value}" for key, value in self.kwargs.items() if key not in ("in_dim", "tasks"))
+        return {"model": self.architecture.__name__, "sizes": sizes, "parameters": self.parameters,
                 "difference (%)": round(100 * self.difference, 1)}
 
 
-def matched_sizes(
-    target_parameters: int, *, in_dim: int = 10, n_experts: int = 4, tower_units: int = 8, task_experts: int = 1,
-    tasks: Sequence[str] = TASKS, tolerance: float = 0.05,
-) -> dict[str, MatchedSize]:
+def matched_sizes(target_parameters: int, *, in_dim: int = 10, n_experts: int = 4, tower_units: int = 8,
+                  task_experts: int = 1, tasks: Sequence[str] = TASKS, tolerance: float = 0.05) -> dict[str, MatchedSize]:
     """Sizes that give each architecture about ``target_parameters`` parameters.
 
-    Everything but one width is fixed: the shared layer's ``bottom_units``
-    for :class:`SharedBottom`, ``expert_units`` for the others. OMoE and MMoE
-    get ``n_experts`` experts; CGC gets ``task_experts`` per task and the rest
-    of the ``n_experts`` shared, so that every mixture has ``n_experts``
-    experts in all. The width whose count is closest to the target wins.
+    One width is free: the shared layer's ``bottom_units`` for
+    :class:`SharedBottom`, ``expert_units`` for the others; the closest count
+    wins. OMoE and MMoE get ``n_experts`` experts; CGC gets ``task_experts``
+    per task and the rest of the ``n_experts`` shared, so that every
+    architecture has ``n_experts`` experts in all. Each step of
+    ``expert_units`` adds about ``n_experts * (in_dim + 1)`` parameters, so
+    small targets cannot be matched closely.
 
     Parameters
     ----------
@@ -514,29 +468,28 @@ def matched_sizes(
     in_dim, n_experts, tower_units, task_experts : int
     tasks : tuple of str, default ("y1", "y2")
     tolerance : float, default 0.05
-        Largest accepted relative difference; a ValueError says which
-        architecture missed it and how to fix it.
+        Largest accepted relative difference; a ValueError names the
+        architecture that misses it.
 
     Returns
     -------
     dict
         ``{"SharedBottom": MatchedSize, "OMoE": ..., "MMoE": ..., "CGC": ...}``;
-        ``sizes["MMoE"].build(seed=0)`` makes a network.
+        ``sizes["MMoE"].build(seed=0)`` makes a network, ``.row()`` a table row.
 
     Examples
     --------
     >>> sizes = matched_sizes(1000, in_dim=10, n_experts=4, tower_units=8)
-    >>> [(row["model"], row["sizes"], row["parameters"]) for row in (s.row() for s in sizes.values())]
-    ... # doctest: +NORMALIZE_WHITESPACE
-    [('SharedBottom', 'bottom_units=36, tower_units=8', 990),
-     ('OMoE', 'n_experts=4, expert_units=16, tower_units=8', 1030),
-     ('MMoE', 'n_experts=4, expert_units=16, tower_units=8', 1074),
-     ('CGC', 'shared_experts=2, task_experts=1, expert_units=15, tower_units=8', 1064)]
+    >>> {name: matched.parameters for name, matched in sizes.items()}
+    {'SharedBottom': 1006, 'OMoE': 978, 'MMoE': 1022, 'CGC': 1000}
+    >>> sizes["MMoE"].row()
+    {'model': 'MMoE', 'sizes': 'n_experts=4, expert_units=15, tower_units=8', 'parameters': 1022, 'difference (%)': 2.2}
+    >>> sizes["MMoE"].build(seed=0).parameter_count()
+    1022
     """
     target = positive_int(target_parameters, name="target_parameters")
-    tasks = _check_tasks(tasks)
-    n_experts = positive_int(n_experts, name="n_experts")
-    task_experts = positive_int(task_experts, name="task_experts")
+    tasks = task_names(tasks)
+    n_experts, task_experts = positive_int(n_experts, name="n_experts"), positive_int(task_experts, name="task_experts")
     shared_experts = n_experts - len(tasks) * task_experts
     if shared_experts < 1:
         raise ValueError(
@@ -545,8 +498,7 @@ def matched_sizes(
         )
     if not 0 < tolerance < 1:
         raise ValueError(f"tolerance must be between 0 and 1, e.g. 0.05 for 5%, got {tolerance!r}")
-    base = {"tower_units": non_negative_int(tower_units, name="tower_units"), "tasks": tasks}
-    in_dim = positive_int(in_dim, name="in_dim")
+    in_dim, tower_units = positive_int(in_dim, name="in_dim"), non_negative_int(tower_units, name="tower_units")
     families = {
         SharedBottom: ("bottom_units", {}),
         OMoE: ("expert_units", {"n_experts": n_experts}),
@@ -555,10 +507,10 @@ def matched_sizes(
     }
     result = {}
     for architecture, (free, fixed) in families.items():
-        best: MatchedSize | None = None
-        for width in range(1, 100_000):
-            kwargs = {"in_dim": in_dim, **fixed, free: width, **base}
-            count = _count(architecture, kwargs)
+        best = None
+        for width in range(1, 1_000_000):
+            kwargs = {"in_dim": in_dim, **fixed, free: width, "tower_units": tower_units, "tasks": tasks}
+            count = sum(int(np.prod(shape)) for _, shape, _, _ in architecture._layout_for(**kwargs))
             candidate = MatchedSize(architecture, kwargs, count, target)
             if best is None or abs(candidate.difference) < abs(best.difference):
                 best = candidate
@@ -571,9 +523,3 @@ def matched_sizes(
             )
         result[architecture.__name__] = best
     return result
-
-
-
-def _count(architecture: type, kwargs: dict[str, Any]) -> int:
-    """Parameter count of ``architecture(**kwargs)`` without building any variable."""
-    return sum(int(np.prod(shape)) for _, shape, _, _ in architecture._layout_for(**kwargs))

@@ -210,6 +210,28 @@ class TwoHeadNet(tf.Module):
             return {task: tf.reduce_mean(tf.square(batch[task] - predictions[task])) for task in present}
         return {task: tf.nn.l2_loss(batch[task] - predictions[task]) for task in present}
 
+    def loss_terms(self, batch: Mapping[str, Any]) -> dict[str, tuple[tf.Tensor, tf.Tensor | None]]:
+        """Each present task's loss as ``(sum over rows, number of rows or None)``.
+
+        ``"l2_loss"`` is a sum (``None``: nothing to divide by); the mean
+        squared error is the sum of the rows' mean squares divided by the
+        number of rows. Trainers running under ``tf.distribute`` divide each
+        replica's sum by the row count all-reduced over replicas.
+        """
+        present = [task for task in self.tasks if task in batch]
+        if not all(isinstance(batch[key], tf.Tensor) for key in ["x", *present]):
+            batch = self.check_batch(batch, present)
+        predictions = self(batch["x"])
+        terms = {}
+        for task in present:
+            squares = tf.square(batch[task] - predictions[task])
+            if self.loss == "mean_squared_error":
+                rows = tf.cast(tf.shape(squares)[0], tf.float32)
+                terms[task] = (tf.reduce_sum(tf.reduce_mean(squares, axis=1)), rows)
+            else:
+                terms[task] = (0.5 * tf.reduce_sum(squares), None)
+        return terms
+
     def evaluate(self, batch: Mapping[str, Any]) -> dict[str, float]:
         """Mean squared error of each task present in ``batch`` (per target value).
 

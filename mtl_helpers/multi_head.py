@@ -208,6 +208,24 @@ class MultiHeadNet(tf.Module):
             losses[task] = masked_mean(head.row_losses(batch[task], outputs[task]), head.mask(batch[task]))
         return losses
 
+    def loss_terms(self, batch: Mapping[str, Any]) -> dict[str, tuple[tf.Tensor, tf.Tensor | None]]:
+        """Each present task's loss as ``(sum over labelled rows, number of labelled rows)``.
+
+        ``losses`` is their ratio. Trainers running under ``tf.distribute``
+        divide each replica's sum by the count all-reduced over replicas, so
+        every labelled row of the global batch weighs the same.
+        """
+        present = [task for task in self._heads if task in batch]
+        if not all(isinstance(batch[key], tf.Tensor) for key in ["x", *present]):
+            batch = self.check_batch(batch, present)
+        outputs = self(batch["x"])
+        terms = {}
+        for task in present:
+            head = self._heads[task]
+            mask = head.mask(batch[task])
+            terms[task] = (tf.reduce_sum(head.row_losses(batch[task], outputs[task]) * mask), tf.reduce_sum(mask))
+        return terms
+
     def evaluate(self, batch: Mapping[str, Any]) -> dict[str, float]:
         """Held-out error of each present task over its labelled rows; lower is better.
 

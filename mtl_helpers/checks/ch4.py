@@ -82,7 +82,7 @@ def _check_ex1(answer_fn: Callable[..., Any]) -> CheckResult:
         result = compare_arrays(got, expected, name="answer_fn's result")
         if not result.passed:
             return result
-    return passed("correct: the gradient of a weighted sum is the weighted sum of the gradients.")
+    return passed("correct: a weighted sum's gradient is the weighted sum of the gradients.")
 
 
 # ---------------------------------------------------------------- exercise 2
@@ -115,7 +115,7 @@ def _check_ex2(answer_fn: Callable[..., Any]) -> CheckResult:
             if after > before:
                 return hint("the weighted losses end up further apart than before: is the ratio the right way round?")
             return hint("the weighted losses are not equal: w_y2 * L_y2 should equal w_y1 * L_y1")
-    return passed("correct: with these weights both tasks start with the same weighted loss.")
+    return passed("correct: both tasks now start with the same weighted loss.")
 
 
 # ---------------------------------------------------------------- exercise 3
@@ -134,7 +134,7 @@ def _check_ex3(answer: Any) -> CheckResult:
     # tf.nn.l2_loss = sum(e**2) / 2 = (n / 2) * mean(e**2) for one output per head.
     expected = np.array([EX3_BATCH_SIZE / 2 * EX3_JOINT_WEIGHTS[task] for task in TASKS])
     if np.allclose(got, expected, rtol=1e-6):
-        return passed("correct: Keras' total loss now equals JointTrainer's total on every batch.")
+        return passed("correct: Keras' total now equals JointTrainer's on every batch.")
     if got[0] > 0 and np.isclose(got[1] / got[0], expected[1] / expected[0], rtol=1e-6):
         return hint(
             "the ratio of the weights is right, but the totals differ by a constant factor: "
@@ -199,7 +199,7 @@ def _check_ex4(answer_fn: Callable[..., Any]) -> CheckResult:
         result = compare_arrays(answer[name], expected[name], name=f"the {name!r} gradient", rtol=1e-4, atol=1e-5)
         if not result.passed:
             return result
-    return passed("correct: each head gets its own weighted gradient, the shared layer the weighted sum.")
+    return passed("correct: each head gets its weighted gradient, the shared layer the sum.")
 
 
 # ---------------------------------------------------------------- exercise 5
@@ -326,7 +326,4 @@ def _check_ex5(answer: Any) -> CheckResult:
         if clear:
             return hint("a difference is clear only when its 95% interval excludes zero; this one does not")
         return hint("this interval excludes zero, so the difference is clear (whatever its size)")
-    return passed(
-        f"the protocol holds: {len(common)} paired seeds, the 95% t-interval of weighted - equal, "
-        "and a verdict that follows from it. Now say in words what it means for y2."
-    )
+    return passed(f"correct: {len(common)} paired seeds, the paired 95% interval, its verdict.")

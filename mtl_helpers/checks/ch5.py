@@ -5,23 +5,33 @@
   block schedule (a function of a training log).
 * ``ch5.ex3``: standardising targets with the training data's statistics.
 * ``ch5.ex4``: the weights uncertainty weighting settles at for fixed losses.
+* ``ch5.ex5`` (open): a paired multi-seed comparison of uncertainty weighting
+  with the plain sum on targets in the same units. The check verifies the
+  protocol (one run per method and seed, the same seeds for both, at least
+  ``MIN_SEEDS`` seeds, the 95% t-interval of the per-seed differences and the
+  verdict that follows from it), not the training itself.
 
-Every expected value is computed here from the helpers; none is typed in.
+Every expected value is computed here, with NumPy and SciPy, from the
+exercise's own data; none is typed in. The checks call no helper that an
+answer cell could replace (``MIN_SEEDS`` is bound at import), so changing
+``mtl_helpers`` in a notebook cannot change a verdict.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
 
 from mtl_helpers.checks._core import CheckResult, hint, needs_function, passed, register
+from mtl_helpers.checks.ch4 import _t_interval, _unpaired_intervals
 from mtl_helpers.data import TASKS
-from mtl_helpers.sampling import BlockSchedule, TemperatureSampler
-from mtl_helpers.scaling import TargetScaler
+from mtl_helpers.stats import MIN_SEEDS
 from mtl_helpers.trainers import TrainingLog
-from mtl_helpers.weighting import uncertainty_weighted_loss
 
 __all__: list[str] = []
 
@@ -44,21 +54,27 @@ def _close(a: float, b: float, rtol: float = 1e-3) -> bool:
     return bool(np.isclose(a, b, rtol=rtol, atol=1e-9))
 
 
+def _share_of_y2(exponent: float) -> float:
+    """``N_y2 ** exponent / sum_i N_i ** exponent`` for exercise 1's sizes."""
+    powered = {task: float(size) ** exponent for task, size in EX1_SIZES.items()}
+    return powered["y2"] / sum(powered.values())
+
+
 @register("ch5.ex1")
 def _temperature_share(answer: Any) -> CheckResult:
     value = _as_float(answer)
     if value is None:
         return hint(f"answer should be one number (a float), got {type(answer).__name__}")
-    expected = TemperatureSampler(EX1_SIZES, temperature=EX1_TEMPERATURE).probabilities["y2"]
+    expected = _share_of_y2(1.0 / EX1_TEMPERATURE)
     if _close(value, expected):
         return passed("right: temperature sampling gives the small task far more than its share of the data.")
     if not 0.0 < value < 1.0:
         return hint("a share of steps is a probability, strictly between 0 and 1")
     if _close(value, 1.0 - expected):
         return hint("that is y1's share; the question asks for y2's")
-    if _close(value, TemperatureSampler(EX1_SIZES, temperature=1.0).probabilities["y2"]):
+    if _close(value, _share_of_y2(1.0)):
         return hint("that is proportional sampling (T = 1); raise each size to the power 1/T before normalising")
-    if _close(value, TemperatureSampler(EX1_SIZES, temperature=1.0 / EX1_TEMPERATURE).probabilities["y2"]):
+    if _close(value, _share_of_y2(EX1_TEMPERATURE)):
         return hint("the exponent is 1/T, not T")
     if _close(value, 0.5):
         return hint("that is uniform sampling (T → ∞); use T = 3")
@@ -94,7 +110,9 @@ def _synthetic_block_log(block: int, blocks: int, last: str, evals_per_block: in
     """A block schedule's log with made-up held-out errors, evaluated inside blocks too."""
     rng = np.random.default_rng(seed)
     steps = block * blocks
-    schedule = BlockSchedule(block, last=last).schedule(steps)
+    first = last if blocks % 2 else next(task for task in TASKS if task != last)
+    order = [first, next(task for task in TASKS if task != first)]
+    schedule = np.repeat([order[number % 2] for number in range(blocks)], block)
     eval_step = np.arange(0, steps + 1, block // evals_per_block)
     eval_metric = {task: np.exp(rng.normal(-1.0, 0.5, size=eval_step.size)) for task in TASKS}
     return TrainingLog(loss=np.zeros(steps), task=schedule, eval_step=eval_step, eval_metric=eval_metric)
@@ -188,6 +206,13 @@ def _scaled_split(result: Any, name: str, keys: set[str]) -> dict[str, np.ndarra
     return arrays
 
 
+def _standardised(
+    split: Mapping[str, np.ndarray], mean: Mapping[str, np.ndarray], std: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """``split`` with each task's targets shifted by ``mean`` and divided by ``std``."""
+    return {**split, **{task: (np.asarray(split[task], np.float64) - mean[task]) / std[task] for task in TASKS}}
+
+
 def _matches(got: Mapping[str, np.ndarray], want: Mapping[str, np.ndarray], key: str) -> bool:
     # 5e-3 accepts the sample standard deviation (ddof=1) as well as np.std's default.
     return got[key].shape == want[key].shape and bool(np.allclose(got[key], want[key], rtol=5e-3, atol=5e-3))
@@ -208,8 +233,9 @@ def _standardise_targets(answer: Any) -> CheckResult:
         return hint("answer_fn changed its input dicts; build and return new dicts instead")
     if not isinstance(result, tuple | list) or len(result) != 2:
         return hint("answer_fn should return a pair (train_scaled, test_scaled)")
-    scaler = TargetScaler.fit(train)
-    expected = (scaler.transform(train), scaler.transform(test))
+    mean = {task: np.asarray(train[task], np.float64).mean(axis=0) for task in TASKS}
+    std = {task: np.asarray(train[task], np.float64).std(axis=0) for task in TASKS}
+    expected = tuple(_standardised(split, mean, std) for split in (train, test))
     for name, got_raw, want, original in zip(("train", "test"), result, expected, (train, test), strict=True):
         got = _scaled_split(got_raw, name, set(original))
         if isinstance(got, CheckResult):
@@ -219,13 +245,15 @@ def _standardise_targets(answer: Any) -> CheckResult:
         for task in TASKS:
             if _matches(got, want, task):
                 continue
-            if name == "test" and _matches(got, TargetScaler.fit(test).transform(test), task):
+            own = {t: np.asarray(test[t], np.float64).mean(axis=0) for t in TASKS}
+            own_std = {t: np.asarray(test[t], np.float64).std(axis=0) for t in TASKS}
+            if name == "test" and _matches(got, _standardised(test, own, own_std), task):
                 return hint("the test set is scaled with its own statistics; use the training set's mean and std")
             raw = np.asarray(original[task], np.float64)
             same_shape = got[task].shape == raw.shape
-            if same_shape and np.allclose(got[task], (raw - scaler.mean[task]) / scaler.std[task] ** 2, rtol=5e-3):
+            if same_shape and np.allclose(got[task], (raw - mean[task]) / std[task] ** 2, rtol=5e-3):
                 return hint(f"{name}[{task!r}] is divided by the variance; divide by the standard deviation")
-            if same_shape and np.allclose(got[task], raw / scaler.std[task], rtol=5e-3):
+            if same_shape and np.allclose(got[task], raw / std[task], rtol=5e-3):
                 return hint(f"{name}[{task!r}] is not centred; subtract the training mean first")
             return hint(f"{name}[{task!r}] is not standardised with the training statistics yet")
     return passed("right: both splits share one shift and scale, estimated on the training data only.")
@@ -238,12 +266,17 @@ def _standardise_targets(answer: Any) -> CheckResult:
 EX4_LOSSES = ({"y1": 1800.0, "y2": 0.09}, {"y1": 2.0, "y2": 0.5})
 
 
+def _objective(loss: float, s: float) -> float:
+    """Kendall et al.'s term for one task: 0.5 exp(-s) L + 0.5 s."""
+    return 0.5 * math.exp(-s) * loss + 0.5 * s
+
+
 def _optimal_weight(loss: float) -> float:
     """exp(-s*) for the s* minimising 0.5 exp(-s) L + 0.5 s, found numerically (ternary search)."""
     low, high = -40.0, 40.0
     for _ in range(200):
         a, b = low + (high - low) / 3, high - (high - low) / 3
-        if uncertainty_weighted_loss({"t": loss}, {"t": a}) < uncertainty_weighted_loss({"t": loss}, {"t": b}):
+        if _objective(loss, a) < _objective(loss, b):
             high = b
         else:
             low = a
@@ -275,3 +308,103 @@ def _settled_weights(answer: Any) -> CheckResult:
                 )
         return hint("not yet: set the derivative of 0.5 exp(-s) L + 0.5 s with respect to s to zero and solve for s")
     return passed("right: each weight settles at the inverse of its task's loss, so the weighted losses become equal.")
+
+
+# ----------------------------------------------------------------------------
+# Exercise 5 (open): a paired comparison, checked for its protocol
+# ----------------------------------------------------------------------------
+
+#: Exercise 5's method labels (the difference is ``uncertainty - plain``) and
+#: the field each record holds: the mean of the two tasks' normalised test MSEs.
+EX5_METHODS: tuple[str, str] = ("uncertainty", "plain")
+EX5_METRIC: str = "error"
+_EX5_KEYS = ("records", "interval", "clear")
+
+
+def _ex5_table(records: Any) -> pd.DataFrame | CheckResult:
+    """One row per seed, one column per method, from the answer's records; or a hint."""
+    records = getattr(records, "records", records)  # a Results object or its list of dicts
+    if isinstance(records, str | bytes | Mapping) or not hasattr(records, "__iter__"):
+        return hint("answer['records'] should be a list of dicts, one per run, such as results.records")
+    rows = list(records)
+    needed = {"method", "seed", EX5_METRIC}
+    if not rows or not all(isinstance(row, Mapping) and needed <= set(row) for row in rows):
+        return hint(f"every record should be a dict with the keys 'method', 'seed' and {EX5_METRIC!r}")
+    frame = pd.DataFrame.from_records([{key: row[key] for key in needed} for row in rows])
+    strangers = sorted(set(map(str, frame["method"])) - set(EX5_METHODS))
+    if strangers:
+        return hint(f"records have the methods {strangers}; label the runs {EX5_METHODS[0]!r} and {EX5_METHODS[1]!r}")
+    if not all(isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0 for seed in frame["seed"]):
+        return hint("every record's seed should be an int >= 0")
+    twice = frame[frame.duplicated(["method", "seed"])]
+    if len(twice):
+        seed, method = int(twice["seed"].iloc[0]), twice["method"].iloc[0]
+        return hint(f"seed {seed} appears twice for {method!r}: one run per method and seed")
+    values = pd.to_numeric(frame[EX5_METRIC], errors="coerce")
+    if values.isna().any() or not np.all(np.isfinite(values)) or (values <= 0).any():
+        return hint(f"each record's {EX5_METRIC!r} should be a finite number > 0 (a mean normalised MSE)")
+    return frame.assign(**{EX5_METRIC: values}).pivot(index="seed", columns="method", values=EX5_METRIC)
+
+
+def _ex5_interval_slip(got: tuple[float, float], first: np.ndarray, second: np.ndarray) -> CheckResult:
+    """Name the usual slip behind an interval that is not the paired 95% t-interval."""
+    differences = first - second
+    n, mean, spread = differences.size, float(differences.mean()), float(differences.std(ddof=1))
+    t = float(scipy_stats.t.ppf(0.975, n - 1))
+    a, b = EX5_METHODS
+    flipped = f"this is the interval of {b} - {a}; the exercise asks for {a} - {b}"
+    independent = (
+        "this treats the methods as independent samples; pair the runs by seed: "
+        f"the t-interval of the per-seed differences {a} - {b}"
+    )
+    normal = f"with {n} seeds use Student's t quantile with n - 1 degrees of freedom, not the normal 1.96"
+    spread_only = "this is the spread of the differences, not an interval for their mean: divide by sqrt(n)"
+    one_error = "mean ± one standard error covers about 68%, not 95%: multiply by the t quantile"
+    percent = f"this interval is in percent of {b}'s error; give it in the error's own units (relative=False)"
+    slips = [(tuple(-v for v in reversed(_t_interval(differences))), flipped)]
+    slips += [(interval, independent) for interval in _unpaired_intervals(first, second)]
+    slips += [(_t_interval(differences, quantile=q), normal) for q in (float(scipy_stats.norm.ppf(0.975)), 1.96)]
+    slips += [((mean - half, mean + half), spread_only) for half in (spread, t * spread, 2 * spread)]
+    slips.append(((mean - spread / math.sqrt(n), mean + spread / math.sqrt(n)), one_error))
+    slips.append((_t_interval(100.0 * differences / second), percent))
+    for interval, message in slips:
+        if np.allclose(got, interval, rtol=1e-5, atol=1e-9):
+            return hint(message)
+    return hint(
+        f"the interval is not the 95% t-interval of the per-seed differences {a} - {b}: "
+        "pass it unrounded, e.g. (comparison.low, comparison.high)"
+    )
+
+
+@register("ch5.ex5")
+def _paired_protocol(answer: Any) -> CheckResult:
+    if not isinstance(answer, Mapping) or any(key not in answer for key in _EX5_KEYS):
+        return hint(f"answer should be a dict with the keys {list(_EX5_KEYS)}")
+    table = _ex5_table(answer["records"])
+    if isinstance(table, CheckResult):
+        return table
+    unpaired = sorted(int(seed) for seed in table.index[table.isna().any(axis=1)])
+    if unpaired or table.shape[1] < 2:
+        return hint(f"the runs are not paired: every seed needs one run of each method ({unpaired or 'one method is missing'})")
+    if len(table) < MIN_SEEDS:
+        return hint(f"{len(table)} seeds: the book draws a conclusion only from at least {MIN_SEEDS} paired seeds")
+    first, second = (table[method].to_numpy(dtype=np.float64) for method in EX5_METHODS)
+    if np.array_equal(first, second):
+        return hint("both methods gave the same error in every seed: did the two runs really differ in their weighting?")
+    try:
+        low, high = (float(value) for value in answer["interval"])
+    except (TypeError, ValueError):
+        return hint("answer['interval'] should be two numbers (low, high)")
+    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+        return hint("answer['interval'] should be two finite numbers with low <= high")
+    expected = _t_interval(first - second)
+    if not np.allclose((low, high), expected, rtol=1e-5, atol=1e-9):
+        return _ex5_interval_slip((low, high), first, second)
+    clear = answer["clear"]
+    if not isinstance(clear, bool | np.bool_):
+        return hint(f"answer['clear'] should be True or False, got {type(clear).__name__}")
+    if bool(clear) != (expected[0] > 0 or expected[1] < 0):
+        if clear:
+            return hint("a difference is clear only when its 95% interval excludes zero; this one does not")
+        return hint("this interval excludes zero, so the difference is clear (whatever its size)")
+    return passed(f"the protocol holds: {len(table)} paired seeds, the paired 95% t-interval, its verdict.")

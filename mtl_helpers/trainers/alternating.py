@@ -23,7 +23,12 @@ from mtl_helpers.trainers.base import (
     article_adam,
     batch_indices,
     build_optimizer,
+    check_divisible,
     check_network,
+    check_strategy,
+    replica_losses,
+    replica_shard,
+    strategy_scope,
 )
 
 __all__ = ["AlternatingTrainer"]
@@ -48,6 +53,12 @@ class AlternatingTrainer(Trainer):
         a CPU, but XLA compiles again (a second or more) for every new
         combination of input shapes: steps per chunk, batch size and each
         data set's number of rows. It pays off for long runs on fixed shapes.
+    strategy : tf.distribute.Strategy, optional
+        Train data-parallel: each step's batch is split over the strategy's
+        replicas and every task's optimizer is created in its scope, so each
+        keeps its own step count. Build ``net`` inside ``strategy.scope()``.
+        Every replica trains the same task at the same step: the schedule is
+        one list for all of them.
 
     Attributes
     ----------
@@ -63,12 +74,19 @@ class AlternatingTrainer(Trainer):
     """
 
     def __init__(
-        self, net: Any, make_optimizer: OptimizerFactory = article_adam, *, jit_compile: bool = False
+        self,
+        net: Any,
+        make_optimizer: OptimizerFactory = article_adam,
+        *,
+        jit_compile: bool = False,
+        strategy: tf.distribute.Strategy | None = None,
     ) -> None:
         self.net = check_network(net)
-        self.optimizers = {task: build_optimizer(make_optimizer) for task in net.tasks}
-        for task, optimizer in self.optimizers.items():
-            optimizer.build(net.trainable_for(task))
+        self.strategy = check_strategy(strategy, net, jit_compile=jit_compile)
+        with strategy_scope(self.strategy):
+            self.optimizers = {task: build_optimizer(make_optimizer) for task in net.tasks}
+            for task, optimizer in self.optimizers.items():
+                optimizer.build(net.trainable_for(task))
         spec_x = net.input_spec
         self._step_fns = {
             task: tf.function(self._make_step(task), input_signature=[spec_x, net.batch_spec(task)])
@@ -95,8 +113,21 @@ class AlternatingTrainer(Trainer):
             optimizer.apply_gradients(zip(gradients, variables, strict=True))
             return loss
 
-        step.__name__ = f"alternating_step_{task}"
-        return step
+        def replica_step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+            x, y = replica_shard(x, y)
+            with tf.GradientTape() as tape:
+                loss = replica_losses(self.net, {"x": x, task: y})[task]
+            gradients = tape.gradient(loss, variables)
+            optimizer.apply_gradients(zip(gradients, variables, strict=True))  # Keras sums over replicas
+            return loss
+
+        def distributed_step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+            shares = self.strategy.run(replica_step, args=(x, y))
+            return self.strategy.reduce(tf.distribute.ReduceOp.SUM, shares, axis=None)
+
+        chosen = step if self.strategy is None else distributed_step
+        chosen.__name__ = f"alternating_step_{task}"
+        return chosen
 
     def step(self, task: str, batch: Mapping[str, Any]) -> float:
         """One update of the shared variables and ``task``'s head.
@@ -115,6 +146,7 @@ class AlternatingTrainer(Trainer):
         """
         known_task(task, self.net.tasks)
         arrays = self.net.check_batch(batch, [task])
+        check_divisible(int(arrays["x"].shape[0]), self.strategy)
         return float(self._concrete_steps[task](tf.constant(arrays["x"]), tf.constant(arrays[task])).numpy())
 
     @property
@@ -200,6 +232,7 @@ class AlternatingTrainer(Trainer):
         if not schedule:
             raise ValueError("schedule is empty; give at least one task name")
         batch_size = positive_int(batch_size, name="batch_size")
+        check_divisible(batch_size, self.strategy)
         data, sizes = self._task_data(datasets, sorted(set(schedule)))
         task_ids = np.array([tasks.index(task) for task in schedule], dtype=np.int32)
         indices = batch_indices(sizes, task_ids, batch_size, non_negative_int(seed, name="seed"))

@@ -10,11 +10,20 @@ Every trainer of the book has the same members:
 * ``fit(...)``: many updates in compiled loops, returns a :class:`TrainingLog`;
 * ``optimizers``: the optimizers it owns, keyed by what they train;
 * ``tracing_count``: how often its functions were traced (a retrace is a bug).
+
+Every trainer also accepts a ``tf.distribute.Strategy`` (chapter 10). The
+network (and any weighting) must then be created inside ``strategy.scope()``;
+the trainer creates its optimizers there too. Each step's global batch is
+split evenly over the replicas; each replica's task losses are divided by
+the *global* number of rows (or of labelled rows) that the loss averages
+over, so that the gradients Keras' optimizers sum over the replicas are the
+gradients of the global batch's loss. Without a strategy nothing changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +79,61 @@ def check_network(net: Any) -> Any:
             f"net must be a network such as mtl_helpers.TwoHeadNet; a {type(net).__name__} has no {missing}"
         )
     return net
+
+
+def check_strategy(strategy: Any, net: Any, *, jit_compile: bool) -> tf.distribute.Strategy | None:
+    """Check a trainer's ``strategy`` argument: ``None`` or a strategy the network was built under."""
+    if strategy is None:
+        return None
+    if not isinstance(strategy, tf.distribute.Strategy):
+        raise TypeError(f"strategy must be a tf.distribute.Strategy or None, got {type(strategy).__name__}")
+    if jit_compile:
+        raise ValueError("jit_compile=True cannot be combined with a tf.distribute strategy; pass jit_compile=False")
+    outside = [v.name for v in net.all_variables if not strategy.extended.variable_created_in_scope(v)]
+    if outside:
+        raise ValueError(
+            f"the network's variables {outside[:3]} were created outside the strategy's scope; "
+            "build the network (and any weighting) inside `with strategy.scope():`"
+        )
+    return strategy
+
+
+@contextlib.contextmanager
+def strategy_scope(strategy: tf.distribute.Strategy | None) -> Iterator[None]:
+    """``strategy.scope()``, or nothing without a strategy."""
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        yield
+
+
+def replica_shard(*tensors: tf.Tensor) -> list[tf.Tensor]:
+    """This replica's equal share of the rows of each global-batch tensor (in a replica context)."""
+    context = tf.distribute.get_replica_context()
+    replicas, replica = context.num_replicas_in_sync, context.replica_id_in_sync_group
+    size = tf.shape(tensors[0])[0] // replicas
+    return [tensor[replica * size : (replica + 1) * size] for tensor in tensors]
+
+
+def replica_losses(net: Any, batch: Mapping[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """This replica's share of each task's global loss (their sum over replicas is the global loss).
+
+    A loss that is a sum over rows is summed as it is; a mean is this
+    replica's sum divided by the row count all-reduced over the replicas.
+    """
+    context = tf.distribute.get_replica_context()
+    shares = {}
+    for task, (total, count) in net.loss_terms(batch).items():
+        if count is None:
+            shares[task] = total
+        else:
+            shares[task] = tf.math.divide_no_nan(total, context.all_reduce(tf.distribute.ReduceOp.SUM, count))
+    return shares
+
+
+def check_divisible(batch_size: int, strategy: tf.distribute.Strategy | None) -> None:
+    """Under a strategy, the global batch must split evenly over the replicas."""
+    if strategy is not None and batch_size % strategy.num_replicas_in_sync:
+        replicas = strategy.num_replicas_in_sync
+        raise ValueError(f"batch_size {batch_size} does not split evenly over {replicas} replicas; use a multiple of {replicas}")
 
 
 def batch_indices(sizes: Sequence[int], task_ids: np.ndarray, batch_size: int, seed: int) -> np.ndarray:
@@ -133,6 +197,7 @@ class Trainer:
     optimizers: dict[str, tf.keras.optimizers.Optimizer]
     weighting: Any = None
     aggregator: Any = None
+    strategy: tf.distribute.Strategy | None = None
 
     def reset(self, seed: int) -> None:
         """Restart exactly as a new trainer on a new network built with ``seed``.

@@ -29,7 +29,12 @@ from mtl_helpers.trainers.base import (
     article_adam,
     batch_indices,
     build_optimizer,
+    check_divisible,
     check_network,
+    check_strategy,
+    replica_losses,
+    replica_shard,
+    strategy_scope,
 )
 from mtl_helpers.weighting import FixedWeights, Weighting
 
@@ -83,6 +88,11 @@ class JointTrainer(Trainer):
     make_optimizer : callable, default :func:`article_adam`
     jit_compile : bool, default False
         Compile :meth:`fit`'s loop with XLA (see :class:`AlternatingTrainer`).
+    strategy : tf.distribute.Strategy, optional
+        Train data-parallel (see :mod:`mtl_helpers.trainers.base`). Build
+        ``net`` and ``weighting`` inside ``strategy.scope()``. The weighting
+        and the aggregator see the global batch's losses and per-task
+        gradients (all-reduced), so they decide the same on every replica.
 
     Attributes
     ----------
@@ -105,13 +115,16 @@ class JointTrainer(Trainer):
         aggregator: Any = None,
         make_optimizer: OptimizerFactory = article_adam,
         jit_compile: bool = False,
+        strategy: tf.distribute.Strategy | None = None,
     ) -> None:
         self.net = check_network(net)
-        self.weighting = _check_weighting(weighting, net.tasks)
-        self.aggregator = _check_aggregator(aggregator)
-        self.optimizers = {"joint": build_optimizer(make_optimizer)}
-        self.variables = [*net.all_variables, *self.weighting.variables]
-        self.optimizers["joint"].build(self.variables)
+        self.strategy = check_strategy(strategy, net, jit_compile=jit_compile)
+        with strategy_scope(self.strategy):
+            self.weighting = _check_weighting(weighting, net.tasks)
+            self.aggregator = _check_aggregator(aggregator)
+            self.optimizers = {"joint": build_optimizer(make_optimizer)}
+            self.variables = [*net.all_variables, *self.weighting.variables]
+            self.optimizers["joint"].build(self.variables)
         shared_ids = {id(variable) for variable in net.shared_variables}
         self._shared = list(net.shared_variables)
         self._own = [variable for variable in self.variables if id(variable) not in shared_ids]
@@ -149,6 +162,10 @@ class JointTrainer(Trainer):
         return [shared[id(v)] if id(v) in shared else own[id(v)] for v in self.variables]
 
     def _step(self, x: tf.Tensor, *targets: tf.Tensor) -> dict[str, tf.Tensor]:
+        if self.strategy is not None:
+            results = self.strategy.run(self._replica_step, args=(x, *targets))
+            # Every replica computed the same global values; keep the first replica's.
+            return {key: self.strategy.experimental_local_results(value)[0] for key, value in results.items()}
         batch = {"x": x, **dict(zip(self.net.tasks, targets, strict=True))}
         per_task = self.aggregator is not None or self.weighting.needs_gradients
         with tf.GradientTape(persistent=per_task) as tape:
@@ -164,6 +181,47 @@ class JointTrainer(Trainer):
             gradients = self._aggregated_gradients(tape, losses, total, jacobian)
         self.optimizer.apply_gradients(zip(gradients, self.variables, strict=True))
         return {**losses, "total": total, **{f"weight_{task}": weights[task] for task in self.net.tasks}}
+
+    def _replica_step(self, x: tf.Tensor, *targets: tf.Tensor) -> dict[str, tf.Tensor]:
+        """One replica's part of a data-parallel step (in a replica context).
+
+        The weighting runs on the global losses ``G_i`` (all-reduced), so its
+        weights and state agree on every replica. The network's gradient is
+        ``sum_i m_i * grad(L_i,r)`` with ``m_i = d total / d G_i``, summed over
+        the replicas ``r`` by the optimizer; the weighting's own variables get
+        ``d total / d s`` divided by the number of replicas, for the same reason.
+        """
+        context = tf.distribute.get_replica_context()
+        replicas = float(context.num_replicas_in_sync)
+        x, *targets = replica_shard(x, *targets)
+        batch = {"x": x, **dict(zip(self.net.tasks, targets, strict=True))}
+        tasks = self.net.tasks
+        per_task = self.aggregator is not None or self.weighting.needs_gradients
+        with tf.GradientTape(persistent=True) as tape:
+            shares = replica_losses(self.net, batch)  # this replica's share of each global loss
+            jacobian = None
+            if per_task:
+                with tape.stop_recording():
+                    jacobian = context.all_reduce(tf.distribute.ReduceOp.SUM, self._jacobian(tape, shares))
+            totals = {task: context.all_reduce(tf.distribute.ReduceOp.SUM, tf.stop_gradient(shares[task])) for task in tasks}
+            tape.watch(list(totals.values()))
+            total, weights = self.weighting.combine(totals, jacobian=jacobian if self.weighting.needs_gradients else None)
+        multipliers = tape.gradient(total, [totals[task] for task in tasks])
+        weighting_gradients = [g / replicas for g in tape.gradient(total, self.weighting.variables)]
+        net_variables = self.net.all_variables
+        if self.aggregator is None:
+            net_gradients = tape.gradient([shares[task] for task in tasks], net_variables, output_gradients=multipliers)
+        else:
+            direction = self.aggregator(tf.stack(multipliers)[:, None] * jacobian) / replicas
+            pieces = tf.split(direction, [int(np.prod(v.shape)) for v in self._shared])
+            shared = {id(v): tf.reshape(piece, v.shape) for v, piece in zip(self._shared, pieces, strict=True)}
+            own = [v for v in net_variables if id(v) not in shared]
+            own_gradients = tape.gradient([shares[task] for task in tasks], own, output_gradients=multipliers)
+            by_id = {**shared, **dict(zip(map(id, own), own_gradients, strict=True))}
+            net_gradients = [by_id[id(v)] for v in net_variables]
+        gradients = [*net_gradients, *weighting_gradients]
+        self.optimizer.apply_gradients(zip(gradients, self.variables, strict=True))  # Keras sums over replicas
+        return {**totals, "total": total, **{f"weight_{task}": weights[task] for task in tasks}}
 
     def step(self, batch: Mapping[str, Any]) -> dict[str, float]:
         """One update of every variable.
@@ -181,6 +239,7 @@ class JointTrainer(Trainer):
             all before the update.
         """
         arrays = self.net.check_batch(batch, self.net.tasks)
+        check_divisible(int(arrays["x"].shape[0]), self.strategy)
         if self._concrete_step is None:
             # Calling the concrete function skips tf.function's argument binding.
             self._concrete_step = self._step_fn.get_concrete_function()
@@ -231,6 +290,7 @@ class JointTrainer(Trainer):
         """
         steps = positive_int(steps, name="steps")
         batch_size = positive_int(batch_size, name="batch_size")
+        check_divisible(batch_size, self.strategy)
         arrays = self.net.check_batch(data, self.net.tasks)
         tensors = [tf.constant(arrays["x"]), *[tf.constant(arrays[task]) for task in self.net.tasks]]
         n_rows = int(arrays["x"].shape[0])

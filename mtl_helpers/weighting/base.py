@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from mtl_helpers._state import state_variable
 from mtl_helpers._tensorflow import tf
 from mtl_helpers._validation import task_names, task_weights
 from mtl_helpers.data import TASKS
@@ -88,7 +89,7 @@ class FixedWeights(Weighting):
         super().__init__(tasks)
         values = task_weights(weights, self.tasks)
         self._weights = {
-            task: tf.Variable(values[task], trainable=False, dtype=tf.float32, name=f"w_{task}") for task in self.tasks
+            task: state_variable(values[task], name=f"w_{task}") for task in self.tasks
         }
 
     @property

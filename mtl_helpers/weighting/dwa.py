@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from mtl_helpers._state import state_variable
 from mtl_helpers._tensorflow import tf
 from mtl_helpers._validation import positive_int
 from mtl_helpers.data import TASKS
@@ -75,12 +76,12 @@ class DynamicWeightAverage(Weighting):
         self.temperature = float(temperature)
         self.period = positive_int(period, name="period")
         n_tasks = len(self.tasks)
-        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="dwa_step")
-        self.completed_periods = tf.Variable(0, dtype=tf.int64, trainable=False, name="dwa_completed_periods")
-        self.running_sum = tf.Variable(tf.zeros([n_tasks]), trainable=False, name="dwa_running_sum")
-        self.last_mean = tf.Variable(tf.zeros([n_tasks]), trainable=False, name="dwa_last_mean")
-        self.earlier_mean = tf.Variable(tf.zeros([n_tasks]), trainable=False, name="dwa_earlier_mean")
-        self.current_weights = tf.Variable(tf.ones([n_tasks]), trainable=False, name="dwa_weights")
+        self.step = state_variable(0, dtype=tf.int64, name="dwa_step")
+        self.completed_periods = state_variable(0, dtype=tf.int64, name="dwa_completed_periods")
+        self.running_sum = state_variable(tf.zeros([n_tasks]), name="dwa_running_sum")
+        self.last_mean = state_variable(tf.zeros([n_tasks]), name="dwa_last_mean")
+        self.earlier_mean = state_variable(tf.zeros([n_tasks]), name="dwa_earlier_mean")
+        self.current_weights = state_variable(tf.ones([n_tasks]), name="dwa_weights")
 
     @property
     def weights(self) -> dict[str, float]:
@@ -96,17 +97,25 @@ class DynamicWeightAverage(Weighting):
             variable.assign(tf.zeros_like(variable))
         self.current_weights.assign(tf.ones_like(self.current_weights))
 
-    def _end_period(self) -> tf.Tensor:
-        mean = self.running_sum / float(self.period)
-        self.earlier_mean.assign(self.last_mean)
-        self.last_mean.assign(mean)
-        self.running_sum.assign(tf.zeros_like(self.running_sum))
-        completed = self.completed_periods.assign_add(1)
-        ratios = tf.where(self.earlier_mean > 0, tf.math.divide_no_nan(self.last_mean, self.earlier_mean), 1.0)
-        n_tasks = float(len(self.tasks))
-        new_weights = n_tasks * tf.nn.softmax(ratios / self.temperature)
-        self.current_weights.assign(tf.where(completed >= 2, new_weights, tf.ones_like(new_weights)))
-        return tf.constant(True)
+    def _update(self, values: tf.Tensor) -> None:
+        """Add this step's losses; at the end of a period, move the means along and reweight.
+
+        Written without ``tf.cond``: every variable is assigned on every step
+        (its old value where the period goes on), which keeps the update legal
+        inside a ``tf.distribute`` replica and cheap under XLA.
+        """
+        running = self.running_sum.assign_add(tf.stop_gradient(values))
+        step = self.step.assign_add(1)
+        ends = tf.equal(step % self.period, 0)
+        mean = running / float(self.period)
+        earlier = self.earlier_mean.assign(tf.where(ends, self.last_mean, self.earlier_mean))
+        last = self.last_mean.assign(tf.where(ends, mean, self.last_mean))
+        self.running_sum.assign(tf.where(ends, tf.zeros_like(running), running))
+        completed = self.completed_periods.assign_add(tf.cast(ends, tf.int64))
+        ratios = tf.where(earlier > 0, tf.math.divide_no_nan(last, earlier), 1.0)
+        new_weights = float(len(self.tasks)) * tf.nn.softmax(ratios / self.temperature)
+        new_weights = tf.where(completed >= 2, new_weights, tf.ones_like(new_weights))
+        self.current_weights.assign(tf.where(ends, new_weights, self.current_weights))
 
     def combine(
         self, losses: Mapping[str, tf.Tensor], *, jacobian: tf.Tensor | None = None
@@ -129,9 +138,7 @@ class DynamicWeightAverage(Weighting):
         values = tf.stack([tf.cast(losses[task], tf.float32) for task in self.tasks])
         weights = tf.identity(self.current_weights)
         total = tf.reduce_sum(tf.stop_gradient(weights) * values)
-        self.running_sum.assign_add(tf.stop_gradient(values))
-        step = self.step.assign_add(1)
-        tf.cond(step % self.period == 0, self._end_period, lambda: tf.constant(False))
+        self._update(values)
         return total, {task: weights[number] for number, task in enumerate(self.tasks)}
 
     def __repr__(self) -> str:

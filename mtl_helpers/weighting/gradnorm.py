@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from mtl_helpers._state import state_variable
 from mtl_helpers._tensorflow import tf
 from mtl_helpers.data import TASKS
 from mtl_helpers.weighting.base import Weighting
@@ -106,9 +107,9 @@ class GradNorm(Weighting):
                 f"min_weight={min_weight!r}"
             )
         n_tasks = len(self.tasks)
-        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="gradnorm_step")
-        self.initial_losses = tf.Variable(tf.zeros([n_tasks]), trainable=False, name="gradnorm_initial_losses")
-        self.current_weights = tf.Variable(tf.ones([n_tasks]), trainable=False, name="gradnorm_weights")
+        self.step = state_variable(0, dtype=tf.int64, name="gradnorm_step")
+        self.initial_losses = state_variable(tf.zeros([n_tasks]), name="gradnorm_initial_losses")
+        self.current_weights = state_variable(tf.ones([n_tasks]), name="gradnorm_weights")
 
     @property
     def weights(self) -> dict[str, float]:

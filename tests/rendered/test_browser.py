@@ -494,6 +494,7 @@ def test_every_page_names_its_favicon(site: Any) -> None:
         if match is None or not (site.root / page.html).parent.joinpath(match[1].split("?")[0]).resolve().is_file():
             missing.append(f"{page.html}: {match[1] if match else 'no <link rel=icon>'}")
     assert not missing, "pages without a favicon that loads:\n" + "\n".join(missing)
+    assert (site.root / "favicon.ico").is_file(), "no /favicon.ico, which browsers request for pages without an icon link"
 
 
 # ---------------------------------------------------------------------------

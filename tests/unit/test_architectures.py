@@ -42,7 +42,8 @@ def test_outputs_losses_and_metric_have_the_interfaces_shapes(name: str, batch: 
 def test_specs_work_in_a_compiled_function(name: str, batch: dict[str, np.ndarray]) -> None:
     net = SMALL[name]()
     assert net.input_spec.shape.as_list() == [None, 5] and net.batch_spec("y1").shape.as_list() == [None, 1]
-    compiled = tf.function(lambda x, y: net.losses({"x": x, "y1": y})["y1"], input_signature=[net.input_spec, net.batch_spec("y1")])
+    signature = [net.input_spec, net.batch_spec("y1")]
+    compiled = tf.function(lambda x, y: net.losses({"x": x, "y1": y})["y1"], input_signature=signature)
     assert float(compiled(batch["x"], batch["y1"])) == pytest.approx(float(net.losses(batch)["y1"]), rel=1e-6)
 
 

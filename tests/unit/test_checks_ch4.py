@@ -359,3 +359,17 @@ def test_ex5_verdict_does_not_trust_a_patched_stats_module(monkeypatch: pytest.M
     monkeypatch.setattr(mtl_helpers.stats, "MIN_SEEDS", 2)
     monkeypatch.setattr(mtl_helpers, "MIN_SEEDS", 2)
     assert not evaluate("ch4.ex5", answer).passed
+
+
+def test_ex4_one_tape_over_the_weighted_total_passes() -> None:
+    """The exercise allows differentiating the weighted total directly (every variable reaches it)."""
+
+    def total_gradient(net: TwoHeadNet, batch: dict, weights: dict) -> dict:
+        variables = {"shared": net.shared, **net.heads}
+        with tf.GradientTape() as tape:
+            losses = net.losses(batch)
+            total = weights["y1"] * losses["y1"] + weights["y2"] * losses["y2"]
+        return tape.gradient(total, variables)
+
+    result = evaluate("ch4.ex4", total_gradient)
+    assert result.passed, result.message

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 
+import mtl_helpers
+from mtl_helpers import Results, compare_paired
 from mtl_helpers.checks import evaluate
-from mtl_helpers.checks.ch5 import EX1_SIZES, EX1_TEMPERATURE
+from mtl_helpers.checks.ch5 import EX1_SIZES, EX1_TEMPERATURE, EX5_METHODS, EX5_METRIC
 
 
 def _stub(*args, **kwargs):
     raise NotImplementedError()
 
 
-@pytest.mark.parametrize("exercise", ["ch5.ex1", "ch5.ex2", "ch5.ex3", "ch5.ex4"])
+@pytest.mark.parametrize("exercise", ["ch5.ex1", "ch5.ex2", "ch5.ex3", "ch5.ex4", "ch5.ex5"])
 def test_unattempted(exercise) -> None:
-    for answer in (None,) if exercise == "ch5.ex1" else (None, _stub):
+    for answer in (None,) if exercise in ("ch5.ex1", "ch5.ex5") else (None, _stub):
         result = evaluate(exercise, answer)
         assert not result.passed and not result.attempted
 
@@ -62,7 +65,7 @@ def _rises(log, block, *, sign=1.0, trained=False, neighbours=False, swap_keys=F
     for start in range(0, len(log.task), block):
         measured = log.task[start] if trained else ("y2" if log.task[start] == "y1" else "y1")
         end = positions[start] + 1 if neighbours else positions[start + block]
-        rises[measured].append(log.eval_mse[measured][end] - log.eval_mse[measured][positions[start]])
+        rises[measured].append(log.eval_metric[measured][end] - log.eval_metric[measured][positions[start]])
     result = {task: sign * float(np.mean(values)) for task, values in rises.items()}
     return {"y1": result["y2"], "y2": result["y1"]} if swap_keys else result
 
@@ -161,3 +164,108 @@ def test_hints_never_print_the_expected_numbers(exercise) -> None:
     expected = f"{_share(1 / EX1_TEMPERATURE):.3g}"
     for answer in (0.5, lambda *args: {"y1": 0.0, "y2": 0.0}):
         assert expected not in evaluate(exercise, answer).message
+
+
+# Exercise 5 (open): the protocol of a paired comparison ------------------------------------------------------
+
+
+def _ex5_runs(n_seeds=10, *, seed=0):
+    """Made-up per-seed errors of both methods: uncertainty a little worse than plain, paired by seed."""
+    rng = np.random.default_rng(seed)
+    plain = rng.uniform(0.01, 0.03, size=n_seeds)
+    uncertainty = plain * rng.uniform(0.9, 1.4, size=n_seeds)
+    return uncertainty, plain
+
+
+def _ex5_answer(uncertainty, plain, *, seeds=None, interval=None, clear=None, methods=EX5_METHODS):
+    seeds = list(range(len(plain))) if seeds is None else seeds
+    results = Results()
+    for seed, u, p in zip(seeds, uncertainty, plain, strict=True):
+        results.add(method=methods[0], seed=seed, **{EX5_METRIC: float(u)})
+        results.add(method=methods[1], seed=seed, **{EX5_METRIC: float(p)})
+    comparison = compare_paired(uncertainty, plain, names=EX5_METHODS)
+    return {
+        "records": results.records,
+        "interval": (comparison.low, comparison.high) if interval is None else interval,
+        "clear": comparison.clear if clear is None else clear,
+    }
+
+
+def test_ex5_right_answers_pass() -> None:
+    uncertainty, plain = _ex5_runs()
+    assert evaluate("ch5.ex5", _ex5_answer(uncertainty, plain)).passed
+    same = plain * np.array([1.01, 0.99] * 5)  # no clear difference
+    assert not compare_paired(same, plain).clear
+    assert evaluate("ch5.ex5", _ex5_answer(same, plain)).passed
+
+
+def _interval(values, quantile):
+    half = quantile * values.std(ddof=1) / np.sqrt(values.size)
+    return values.mean() - half, values.mean() + half
+
+
+def _wrong_intervals():
+    uncertainty, plain = _ex5_runs()
+    d = uncertainty - plain
+    t = stats.t.ppf(0.975, d.size - 1)
+    welch = stats.ttest_ind(uncertainty, plain, equal_var=False).confidence_interval(0.95)
+    return {
+        "flipped": ((-_interval(d, t)[1], -_interval(d, t)[0]), "interval of plain - uncertainty"),
+        "unpaired": ((welch.low, welch.high), "independent samples"),
+        "normal": (_interval(d, 1.96), "Student's t"),
+        "spread": ((d.mean() - d.std(ddof=1), d.mean() + d.std(ddof=1)), "spread of the differences"),
+        "one SE": (_interval(d, 1.0), "68%"),
+        "percent": (_interval(100 * d / plain, t), "percent"),
+        "made up": ((-1.0, 1.0), "not the 95% t-interval"),
+    }
+
+
+@pytest.mark.parametrize("slip", list(_wrong_intervals()))
+def test_ex5_wrong_intervals_get_hints(slip) -> None:
+    interval, words = _wrong_intervals()[slip]
+    result = evaluate("ch5.ex5", _ex5_answer(*_ex5_runs(), interval=interval))
+    assert not result.passed and result.attempted
+    assert words in result.message
+
+
+def test_ex5_protocol_slips_get_hints() -> None:
+    uncertainty, plain = _ex5_runs()
+    assert compare_paired(uncertainty, plain).clear
+    cases = {
+        "paired seeds": _ex5_answer(*_ex5_runs(5)),
+        "the same error in every seed": _ex5_answer(plain, plain),
+        "excludes zero, so the difference is clear": _ex5_answer(uncertainty, plain, clear=False),
+        "clear only when": _ex5_answer(plain * np.array([1.01, 0.99] * 5), plain, clear=True),
+        "label the runs": _ex5_answer(uncertainty, plain, methods=("weighted", "plain")),
+        "True or False": _ex5_answer(uncertainty, plain, clear="yes"),
+        "two numbers": _ex5_answer(uncertainty, plain, interval=0.1),
+        "the keys": {"records": []},
+    }
+    for words, answer in cases.items():
+        result = evaluate("ch5.ex5", answer)
+        assert not result.passed and words in result.message, (words, result.message)
+
+
+def test_ex5_unpaired_or_repeated_runs_get_hints() -> None:
+    uncertainty, plain = _ex5_runs()
+    answer = _ex5_answer(uncertainty, plain)
+    only_one = [r for r in answer["records"] if not (r["method"] == "plain" and r["seed"] == 3)]
+    assert "not paired" in evaluate("ch5.ex5", {**answer, "records": only_one}).message
+    twice = [*answer["records"], answer["records"][0]]
+    assert "appears twice" in evaluate("ch5.ex5", {**answer, "records": twice}).message
+    negative = [{**r, EX5_METRIC: -1.0} for r in answer["records"]]
+    assert "finite number > 0" in evaluate("ch5.ex5", {**answer, "records": negative}).message
+
+
+def test_checks_do_not_trust_what_an_answer_cell_can_change(monkeypatch) -> None:
+    """Replacing the package's helpers in a notebook does not change a verdict."""
+    monkeypatch.setattr(mtl_helpers.stats, "MIN_SEEDS", 2)
+    monkeypatch.setattr(mtl_helpers, "MIN_SEEDS", 2)
+    monkeypatch.setattr(mtl_helpers.sampling.TemperatureSampler, "probabilities", property(lambda self: {"y1": 0.5, "y2": 0.5}))
+    monkeypatch.setattr(mtl_helpers.scaling.TargetScaler, "transform", lambda self, data: dict(data))
+    monkeypatch.setattr(mtl_helpers.weighting.uncertainty, "uncertainty_weighted_loss", lambda losses, s: 0.0)
+    assert "paired seeds" in evaluate("ch5.ex5", _ex5_answer(*_ex5_runs(5))).message
+    assert not evaluate("ch5.ex1", 0.5).passed and evaluate("ch5.ex1", _share(1 / EX1_TEMPERATURE)).passed
+    assert not evaluate("ch5.ex3", lambda train, test: (dict(train), dict(test))).passed
+    assert evaluate("ch5.ex3", _standardise).passed
+    assert evaluate("ch5.ex4", lambda losses: {task: 1.0 / loss for task, loss in losses.items()}).passed

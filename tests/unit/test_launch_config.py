@@ -76,6 +76,41 @@ def test_the_package_version_is_defined_once() -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+", mtl_helpers.__version__)
 
 
+def _third_party_imports(package: Path) -> set[str]:
+    """Top-level names of every module the package imports that is neither its own nor the standard library's."""
+    import ast
+    import sys
+
+    names = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return {name for name in names if name not in sys.stdlib_module_names and name != package.name}
+
+
+def test_the_package_declares_every_package_it_imports() -> None:
+    """On Colab, `pip install mtl-helpers @ git+...` must bring everything the helpers import (lazily too)."""
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    declared = {
+        re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        for requirement in tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    }
+    aliases = {"tensorflow-cpu": "tensorflow"}  # the book's Linux pin; Colab and pip users get "tensorflow"
+    distributions = packages_distributions()
+    missing = {}
+    for name in sorted(_third_party_imports(ROOT / "mtl_helpers")):
+        normalized = {d.lower().replace("_", "-") for d in distributions.get(name, [name])}
+        provided = {aliases.get(d, d) for d in normalized}
+        if not provided & declared:
+            missing[name] = sorted(provided)
+    assert not missing, f"mtl_helpers imports {missing}: add them to `dependencies` in pyproject.toml"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_install_url_is_the_repository_at_the_release_tag(path: Path) -> None:
     found = installed_from(_setup_cell(path))

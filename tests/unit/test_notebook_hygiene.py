@@ -125,3 +125,24 @@ def test_exercises_have_solutions_and_self_checks(path: Path) -> None:
     for cell in solution_cells:
         assert cell.source.count("### BEGIN SOLUTION") == cell.source.count("### END SOLUTION")
         assert {"hide-input", "solution"} <= _tags(cell), "solution cells are tagged hide-input and solution"
+
+
+MAX_CODE_LINE = 88  # what fits the book's content column at a 1280 px window (tests/rendered checks the pages)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_lines_fit_the_page(path: Path) -> None:
+    """Code cells, and code blocks in the prose, have lines of at most 88 characters (issue 11)."""
+    long = []
+    for index, cell in enumerate(_cells(path)):
+        lines = cell.source.splitlines()
+        if cell.cell_type == "markdown":
+            fenced, inside = [], False
+            for line in lines:
+                if line.lstrip().startswith(("```", "~~~")):
+                    inside = not inside
+                elif inside:
+                    fenced.append(line)
+            lines = fenced
+        long += [f"cell {index}, {len(line)} characters: {line.strip()[:60]}..." for line in lines if len(line) > MAX_CODE_LINE]
+    assert not long, f"code lines longer than {MAX_CODE_LINE} characters (wrap them):\n" + "\n".join(long)
