@@ -6,7 +6,7 @@ Batches are always dicts keyed ``"x"`` and the task names, for example
 * :func:`article_batch` and :func:`article_weights` reproduce the article's
   ``np.random.rand(...) * 10`` feed and its initial weights (chapters 2-4).
 * :class:`RelatedTasks` generates two regression tasks whose relatedness is
-  set by one number, after Ma et al. (2018) (chapters 3-5).
+  set by one number, adapted from Ma et al. (2018) (chapters 3-8).
 """
 
 from __future__ import annotations
@@ -100,16 +100,17 @@ def article_weights(
 class RelatedTasks:
     """Two synthetic regression tasks whose relatedness is one number.
 
-    After the synthetic benchmark of Ma et al. (KDD 2018, section 3.2). Draw
+    Adapted from the synthetic benchmark of Ma et al. (KDD 2018, section
+    3.2), with this book's constants. Draw
     orthogonal unit vectors ``u1, u2`` in R^d and set::
 
         w1 = c * u1
         w2 = c * (p * u1 + sqrt(1 - p**2) * u2)
         y_k = w_k . x + sum_i sin(alpha_i * (w_k . x) + beta_i) + noise,  x ~ N(0, I)
 
-    The paper's frequencies (alpha_i = 1..10) scramble the sine terms so much
-    that the label correlation stays near 0 until p is almost 1. The constants
-    here, ``alpha = (0.5, 1.0, 1.5)`` and ``beta = (0.0, 0.5, 1.0)`` with
+    Ma et al. do not give their ``alpha_i`` and ``beta_i``; large frequencies
+    scramble the sine terms so much that the label correlation stays near 0
+    until p is almost 1. The constants here, ``alpha = (0.5, 1.0, 1.5)`` and ``beta = (0.0, 0.5, 1.0)`` with
     ``c = 1``, keep a clear non-linearity (the sine terms carry about as much
     variance as the linear term) while the Pearson correlation of ``y1`` and
     ``y2`` tracks ``p``: about 0.22, 0.45, 0.71, 0.88 and 1.0 (noise-free)
