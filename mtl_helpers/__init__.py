@@ -6,7 +6,9 @@ concepts, one interface each:
 
 * **networks** (:mod:`~mtl_helpers.models`): :class:`TwoHeadNet`, the
   article's shared layer with one head per task, and
-  :func:`keras_two_head_model`, the same in Keras;
+  :func:`keras_two_head_model`, the same in Keras; soft sharing in
+  :mod:`~mtl_helpers.architectures` (:class:`SharedBottom`, :class:`OMoE`,
+  :class:`MMoE`, :class:`CGC`, :func:`matched_sizes`);
 * **trainers** (:mod:`~mtl_helpers.trainers`): :class:`AlternatingTrainer`
   and :class:`JointTrainer`, each with ``reset(seed)``, ``step`` and
   ``fit`` returning a :class:`TrainingLog`;
@@ -35,6 +37,7 @@ exercise self-checks (:mod:`~mtl_helpers.checks`).
 from mtl_helpers import compat_v1
 from mtl_helpers._tensorflow import tf
 from mtl_helpers.aggregation import IMTLG, MGDA, Aggregator, CAGrad, PCGrad
+from mtl_helpers.architectures import CGC, MatchedSize, MMoE, OMoE, SharedBottom, matched_sizes
 from mtl_helpers.checks import check
 from mtl_helpers.data import TASKS, RelatedTasks, article_batch, article_weights
 from mtl_helpers.graph_diagrams import draw_graph, graph_operations, required_operations
@@ -99,7 +102,13 @@ from mtl_helpers.weighting import (
 __version__ = "0.2.0"
 
 __all__ = [
+    "CGC",
     "DIGIT_TASKS",
+    "MMoE",
+    "MatchedSize",
+    "OMoE",
+    "SharedBottom",
+    "matched_sizes",
     "IMTLG",
     "MGDA",
     "MIN_SEEDS",

@@ -103,6 +103,7 @@ class PairedComparison:
     wins : dict of str to int
         Seeds in which each method is better (ties count for neither).
     relative : bool
+    lower_is_better : bool
     """
 
     names: tuple[str, str]
@@ -112,6 +113,7 @@ class PairedComparison:
     high: float
     wins: dict[str, int]
     relative: bool = False
+    lower_is_better: bool = True
 
     @property
     def n(self) -> int:
@@ -122,6 +124,14 @@ class PairedComparison:
     def clear(self) -> bool:
         """Whether the 95% interval excludes zero."""
         return self.low > 0 or self.high < 0
+
+    @property
+    def verdict(self) -> str:
+        """``"<a> better"``, ``"<b> better"`` or ``"no clear difference"``, from the interval alone."""
+        if not self.clear:
+            return "no clear difference"
+        a_wins = (self.high < 0) == self.lower_is_better
+        return f"{self.names[0] if a_wins else self.names[1]} better"
 
     def row(self) -> dict[str, Any]:
         """One table row: the difference, its interval, the wins and whether it is clear."""
@@ -175,6 +185,8 @@ def compare_paired(
     >>> result = compare_paired([1.0, 2.0, 3.0, 4.0], [2.0, 2.5, 3.5, 5.0], names=("new", "old"))
     >>> print(result)
     new - old: -0.75 [-1.21, -0.291] (clear; new better in 4/4 seeds, old in 0/4)
+    >>> result.verdict
+    'new better'
     """
     first, second = _values(a, names[0]), _values(b, names[1])
     if first.shape != second.shape:
@@ -188,7 +200,9 @@ def compare_paired(
     better = (first < second) if lower_is_better else (first > second)
     worse = (first > second) if lower_is_better else (first < second)
     wins = {names[0]: int(np.sum(better)), names[1]: int(np.sum(worse))}
-    return PairedComparison(tuple(names), differences, float(differences.mean()), low, high, wins, relative)
+    return PairedComparison(
+        tuple(names), differences, float(differences.mean()), low, high, wins, relative, lower_is_better
+    )
 
 
 def check_seeds(seeds: Iterable[int]) -> list[int]:

@@ -26,12 +26,10 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from mtl_helpers._tensorflow import tf
 from mtl_helpers.checks._core import (
@@ -45,10 +43,10 @@ from mtl_helpers.checks._core import (
     passed,
     register,
 )
+from mtl_helpers.checks._protocol import check_paired_comparison
 from mtl_helpers.data import TASKS, RelatedTasks, article_batch, article_weights
 from mtl_helpers.models import STRUCTURED_NET, TwoHeadNet
 from mtl_helpers.sampling import CoinFlip
-from mtl_helpers.stats import MIN_SEEDS
 from mtl_helpers.trainers import AlternatingTrainer
 
 __all__: list[str] = []
@@ -278,104 +276,12 @@ def _check_ex4(answer_fn: Any) -> CheckResult:
 
 # ---------------------------------------------------------------- exercise 5
 
-#: The keys of exercise 5's answer.
-EX5_KEYS: tuple[str, ...] = ("seeds", "alternating", "alone", "interval", "conclusion")
-#: The conclusions exercise 5 accepts.
-EX5_CONCLUSIONS: tuple[str, ...] = ("alternating better", "alone better", "no clear difference")
-
-
-def _seeds(answer: Any) -> list[int] | CheckResult:
-    if isinstance(answer, str | bytes | Mapping) or not isinstance(answer, Sequence | np.ndarray | range):
-        return hint(f"answer['seeds'] should be a list of seeds such as list(range(10)), got {type(answer).__name__}")
-    seeds = list(answer)
-    if not all(isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0 for seed in seeds):
-        return hint("answer['seeds'] should hold whole numbers >= 0, the seeds of the runs")
-    if len(set(int(seed) for seed in seeds)) != len(seeds):
-        return hint("answer['seeds'] lists a seed more than once: each seed is one pair of runs")
-    if len(seeds) < MIN_SEEDS:
-        return hint(f"{len(seeds)} seeds are too few: the book's protocol draws a conclusion from at least {MIN_SEEDS}")
-    return [int(seed) for seed in seeds]
-
-
-def _per_seed(answer: Any, key: str, n: int) -> np.ndarray | CheckResult:
-    try:
-        values = np.asarray(answer, dtype=np.float64)
-    except (TypeError, ValueError):
-        return hint(f"answer[{key!r}] should be numbers, one test MSE per seed, got {type(answer).__name__}")
-    if values.shape != (n,):
-        return hint(f"answer[{key!r}] should hold one value per seed, in the order of answer['seeds'] "
-                    f"({n} values), got shape {values.shape}")
-    if not np.all(np.isfinite(values)) or np.any(values <= 0):
-        return hint(f"answer[{key!r}] should hold test MSEs, finite and positive")
-    return values
-
-
-def _interval_slip(low: float, high: float, a: np.ndarray, b: np.ndarray) -> str:
-    """What the student's interval is, when it is not the 95% t-interval of the mean of a - b."""
-    n, differences = a.size, a - b
-    centre, half = (low + high) / 2, (high - low) / 2
-    sd = float(differences.std(ddof=1))
-    se = sd / math.sqrt(n)
-
-    def near(x: float, y: float) -> bool:
-        return math.isclose(x, y, rel_tol=1e-3, abs_tol=1e-12)
-
-    if near(centre, -float(differences.mean())) and not near(centre, float(differences.mean())):
-        return "your interval is that of alone - alternating; the exercise asks for alternating - alone"
-    if near(half, sd):
-        return "that is the mean ± one standard deviation of the differences; the interval of the mean is narrower"
-    if near(half, se):
-        return "that is the mean ± one standard error; a 95% interval multiplies it by Student's t(0.975, n - 1)"
-    if near(half, 1.96 * se):
-        return "that uses the normal quantile 1.96; with few seeds the protocol uses Student's t with n - 1 degrees"
-    va, vb = a.var(ddof=1) / n, b.var(ddof=1) / n
-    welch_df = (va + vb) ** 2 / (va**2 / (n - 1) + vb**2 / (n - 1)) if va + vb > 0 else n - 1
-    for df in (welch_df, 2 * n - 2):
-        if near(half, float(scipy_stats.t.ppf(0.975, df)) * math.sqrt(va + vb)):
-            return "that interval treats the two methods as independent samples; pair them: use the per-seed differences"
-    return "answer['interval'] is not the 95% t-interval of the mean paired difference, alternating - alone"
+#: Exercise 5's method labels and the task whose test MSE they compare; the
+#: interval is that of the mean of ``alternating - alone`` over seeds.
+EX5_METHODS: tuple[str, str] = ("alternating", "alone")
+EX5_METRIC: str = "y1"
 
 
 @register("ch3.ex5")
 def _check_ex5(answer: Any) -> CheckResult:
-    if not isinstance(answer, Mapping):
-        return hint(f"answer should be a dict with the keys {', '.join(map(repr, EX5_KEYS))}, got {type(answer).__name__}")
-    missing = [key for key in EX5_KEYS if key not in answer]
-    if missing:
-        return hint(f"answer is missing the key{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
-    seeds = _seeds(answer["seeds"])
-    if isinstance(seeds, CheckResult):
-        return seeds
-    n = len(seeds)
-    paired = [_per_seed(answer[key], key, n) for key in ("alternating", "alone")]
-    for values in paired:
-        if isinstance(values, CheckResult):
-            return values
-    a, b = paired
-    if np.array_equal(a, b):
-        return hint("the two methods have identical errors in every seed: did you compare a method with itself?")
-    differences = a - b
-    mean = float(differences.mean())
-    half = float(scipy_stats.t.ppf(0.975, n - 1) * differences.std(ddof=1) / math.sqrt(n))
-    try:
-        low, high = (float(value) for value in answer["interval"])
-    except (TypeError, ValueError):
-        return hint("answer['interval'] should be two numbers, (low, high)")
-    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
-        return hint("answer['interval'] should be two finite numbers with low <= high")
-    tolerance = 1e-3 * max(half, 1e-12)
-    if abs(low - (mean - half)) > tolerance or abs(high - (mean + half)) > tolerance:
-        return hint(_interval_slip(low, high, a, b))
-    conclusion = answer["conclusion"]
-    if not isinstance(conclusion, str) or conclusion.strip().lower().rstrip(".") not in EX5_CONCLUSIONS:
-        return hint(f"answer['conclusion'] should be one of {', '.join(map(repr, EX5_CONCLUSIONS))}")
-    conclusion = conclusion.strip().lower().rstrip(".")
-    verdict = "alternating better" if high < 0 else "alone better" if low > 0 else "no clear difference"
-    if conclusion != verdict:
-        if verdict == "no clear difference":
-            return hint("your interval includes 0: the protocol calls a difference clear only when the interval "
-                        "excludes 0, whatever the means and the wins")
-        if conclusion == "no clear difference":
-            return hint("your interval excludes 0, so the difference is clear: say which method it favours")
-        return hint("check the direction: the differences are alternating - alone of an error, lower is better")
-    return passed(f"the protocol holds: {n} paired seeds, 95% t-interval, supported verdict.")
+    return check_paired_comparison(answer, methods=EX5_METHODS, metric=EX5_METRIC)

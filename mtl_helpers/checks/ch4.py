@@ -23,18 +23,16 @@ changes ``mtl_helpers.stats`` cannot change a verdict.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from mtl_helpers._tensorflow import tf
 from mtl_helpers.checks._core import CheckResult, compare_arrays, hint, needs_function, passed, register
+from mtl_helpers.checks._protocol import _t_interval, _unpaired_intervals, check_paired_comparison  # noqa: F401 (ch5, until it uses the shared check)
 from mtl_helpers.data import TASKS, RelatedTasks
 from mtl_helpers.models import TwoHeadNet
-from mtl_helpers.stats import MIN_SEEDS
 
 __all__: list[str] = []
 
@@ -208,122 +206,8 @@ def _check_ex4(answer_fn: Callable[..., Any]) -> CheckResult:
 #: interval is that of the mean of ``weighted - equal`` over seeds.
 EX5_METHODS: tuple[str, str] = ("weighted", "equal")
 EX5_METRIC: str = "y2"
-_EX5_KEYS = ("records", "interval", "clear")
-
-
-def _ex5_per_seed(records: Any) -> dict[str, dict[int, float]] | CheckResult:
-    """``{method: {seed: metric}}`` from the answer's records, or a hint."""
-    records = getattr(records, "records", records)  # a Results object or its list of dicts
-    if isinstance(records, str | bytes | Mapping) or not hasattr(records, "__iter__"):
-        return hint("answer['records'] should be a list of dicts, one per run, such as results.records")
-    per_seed: dict[str, dict[int, float]] = {method: {} for method in EX5_METHODS}
-    for record in records:
-        if not isinstance(record, Mapping) or not {"method", "seed", EX5_METRIC} <= set(record):
-            return hint(f"every record should be a dict with the keys 'method', 'seed' and {EX5_METRIC!r}")
-        method, seed = record["method"], record["seed"]
-        if method not in per_seed:
-            return hint(f"a record has method {method!r}; label the runs {EX5_METHODS[0]!r} and {EX5_METHODS[1]!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            return hint(f"a record's seed is {seed!r}: seeds should be ints >= 0")
-        if int(seed) in per_seed[method]:
-            return hint(f"seed {int(seed)} appears twice for {method!r}: one run per method and seed")
-        try:
-            value = float(record[EX5_METRIC])
-        except (TypeError, ValueError):
-            return hint(f"record[{EX5_METRIC!r}] should be a number (the test MSE), got {type(record[EX5_METRIC]).__name__}")
-        if not math.isfinite(value) or value <= 0:
-            return hint(f"record[{EX5_METRIC!r}] should be a test MSE, a finite number > 0, got {value!r}")
-        per_seed[method][int(seed)] = value
-    return per_seed
-
-
-def _t_interval(values: np.ndarray, quantile: float | None = None) -> tuple[float, float]:
-    n = values.size
-    q = scipy_stats.t.ppf(0.975, n - 1) if quantile is None else quantile
-    half = q * values.std(ddof=1) / math.sqrt(n)
-    return float(values.mean() - half), float(values.mean() + half)
-
-
-def _unpaired_intervals(first: np.ndarray, second: np.ndarray) -> list[tuple[float, float]]:
-    """Welch's and the pooled-variance interval of mean(first) - mean(second): no pairing."""
-    n = first.size
-    mean = float(first.mean() - second.mean())
-    v1, v2 = first.var(ddof=1) / n, second.var(ddof=1) / n
-    welch_df = (v1 + v2) ** 2 / (v1**2 / (n - 1) + v2**2 / (n - 1)) if v1 + v2 > 0 else 2 * n - 2
-    welch = scipy_stats.t.ppf(0.975, welch_df) * math.sqrt(v1 + v2)
-    pooled = scipy_stats.t.ppf(0.975, 2 * n - 2) * math.sqrt((first.var(ddof=1) + second.var(ddof=1)) / n)
-    return [(mean - welch, mean + welch), (mean - pooled, mean + pooled)]
-
-
-def _ex5_interval_hint(got: tuple[float, float], weighted: np.ndarray, equal: np.ndarray) -> CheckResult:
-    """Name the slip behind an interval that is not the paired 95% t-interval."""
-    differences = weighted - equal
-    n, mean, spread = differences.size, float(differences.mean()), float(differences.std(ddof=1))
-
-    def near(candidate: tuple[float, float]) -> bool:
-        return bool(np.allclose(got, candidate, rtol=1e-5, atol=1e-9))
-
-    if near(tuple(-v for v in reversed(_t_interval(differences)))):
-        return hint("this is the interval of equal - weighted; the exercise asks for weighted - equal")
-    if any(near(interval) for interval in _unpaired_intervals(weighted, equal)):
-        return hint(
-            "this interval treats the two methods as independent samples; pair the runs by seed: "
-            "take the per-seed differences weighted - equal, then the t-interval of their mean"
-        )
-    if near(_t_interval(differences, quantile=float(scipy_stats.norm.ppf(0.975)))):
-        return hint(f"with {n} seeds use Student's t quantile with n - 1 degrees of freedom, not the normal 1.96")
-    t = float(scipy_stats.t.ppf(0.975, n - 1))
-    for half in (spread, t * spread, 2 * spread):
-        if near((mean - half, mean + half)):
-            return hint("this is the spread of the differences, not an interval for their mean: divide by sqrt(n)")
-    if near((mean - spread / math.sqrt(n), mean + spread / math.sqrt(n))):
-        return hint("mean ± one standard error covers about 68%, not 95%: multiply by the t quantile")
-    relative = 100.0 * differences / equal
-    if near(_t_interval(relative)):
-        return hint("this interval is in percent of the equal-weights error; give it in MSE units (relative=False)")
-    return hint(
-        f"the interval is not the 95% t-interval of the per-seed differences weighted - equal in {EX5_METRIC}'s "
-        "test MSE: pass it unrounded, e.g. (comparison.low, comparison.high)"
-    )
 
 
 @register("ch4.ex5")
 def _check_ex5(answer: Any) -> CheckResult:
-    if not isinstance(answer, Mapping):
-        return hint(f"answer should be a dict with the keys {list(_EX5_KEYS)}, got {type(answer).__name__}")
-    missing = [key for key in _EX5_KEYS if key not in answer]
-    if missing:
-        return hint(f"answer is missing the keys {missing}; it needs {list(_EX5_KEYS)}")
-    per_seed = _ex5_per_seed(answer["records"])
-    if isinstance(per_seed, CheckResult):
-        return per_seed
-    seeds = {method: set(values) for method, values in per_seed.items()}
-    if seeds[EX5_METHODS[0]] != seeds[EX5_METHODS[1]]:
-        only = sorted(seeds[EX5_METHODS[0]] ^ seeds[EX5_METHODS[1]])
-        return hint(f"the runs are not paired: every seed needs one run of each method, and seeds {only} have only one")
-    common = sorted(seeds[EX5_METHODS[0]])
-    if len(common) < MIN_SEEDS:
-        return hint(f"{len(common)} seeds: the book draws a conclusion only from at least {MIN_SEEDS} paired seeds")
-    weighted = np.array([per_seed["weighted"][seed] for seed in common])
-    equal = np.array([per_seed["equal"][seed] for seed in common])
-    if np.all(weighted == equal):
-        return hint("both methods gave the same error in every seed: did the weighted runs really use the weights 1.0 and 0.1?")
-    interval = answer["interval"]
-    try:
-        low, high = (float(value) for value in interval)
-    except (TypeError, ValueError):
-        return hint("answer['interval'] should be two numbers (low, high)")
-    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
-        return hint(f"answer['interval'] should be two finite numbers with low <= high, got {interval!r}")
-    expected = _t_interval(weighted - equal)
-    if not np.allclose((low, high), expected, rtol=1e-5, atol=1e-9):
-        return _ex5_interval_hint((low, high), weighted, equal)
-    clear = answer["clear"]
-    if not isinstance(clear, bool | np.bool_):
-        return hint(f"answer['clear'] should be True or False, got {type(clear).__name__}")
-    excludes_zero = expected[0] > 0 or expected[1] < 0
-    if bool(clear) != excludes_zero:
-        if clear:
-            return hint("a difference is clear only when its 95% interval excludes zero; this one does not")
-        return hint("this interval excludes zero, so the difference is clear (whatever its size)")
-    return passed(f"correct: {len(common)} paired seeds, the paired 95% interval, its verdict.")
+    return check_paired_comparison(answer, methods=EX5_METHODS, metric=EX5_METRIC)

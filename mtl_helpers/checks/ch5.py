@@ -6,15 +6,15 @@
 * ``ch5.ex3``: standardising targets with the training data's statistics.
 * ``ch5.ex4``: the weights uncertainty weighting settles at for fixed losses.
 * ``ch5.ex5`` (open): a paired multi-seed comparison of uncertainty weighting
-  with the plain sum on targets in the same units. The check verifies the
-  protocol (one run per method and seed, the same seeds for both, at least
-  ``MIN_SEEDS`` seeds, the 95% t-interval of the per-seed differences and the
-  verdict that follows from it), not the training itself.
+  with the plain sum on targets in the same units, checked for the book's
+  protocol by :func:`mtl_helpers.checks._protocol.check_paired_comparison`
+  (the pairing, at least ``MIN_SEEDS`` seeds, the paired 95% t-interval and the
+  conclusion it supports), not for the training itself.
 
-Every expected value is computed here, with NumPy and SciPy, from the
-exercise's own data; none is typed in. The checks call no helper that an
-answer cell could replace (``MIN_SEEDS`` is bound at import), so changing
-``mtl_helpers`` in a notebook cannot change a verdict.
+Every expected value is computed here, with NumPy (and SciPy in the protocol
+check), from the exercise's own data; none is typed in. The checks call no
+helper that an answer cell could replace, so changing ``mtl_helpers`` in a
+notebook cannot change a verdict.
 """
 
 from __future__ import annotations
@@ -24,13 +24,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from scipy import stats as scipy_stats
 
 from mtl_helpers.checks._core import CheckResult, hint, needs_function, passed, register
-from mtl_helpers.checks.ch4 import _t_interval, _unpaired_intervals
+from mtl_helpers.checks._protocol import check_paired_comparison
 from mtl_helpers.data import TASKS
-from mtl_helpers.stats import MIN_SEEDS
 from mtl_helpers.trainers import TrainingLog
 
 __all__: list[str] = []
@@ -67,7 +64,7 @@ def _temperature_share(answer: Any) -> CheckResult:
         return hint(f"answer should be one number (a float), got {type(answer).__name__}")
     expected = _share_of_y2(1.0 / EX1_TEMPERATURE)
     if _close(value, expected):
-        return passed("right: temperature sampling gives the small task far more than its share of the data.")
+        return passed("right: temperature sampling gives the small task more steps.")
     if not 0.0 < value < 1.0:
         return hint("a share of steps is a probability, strictly between 0 and 1")
     if _close(value, 1.0 - expected):
@@ -256,7 +253,7 @@ def _standardise_targets(answer: Any) -> CheckResult:
             if same_shape and np.allclose(got[task], raw / std[task], rtol=5e-3):
                 return hint(f"{name}[{task!r}] is not centred; subtract the training mean first")
             return hint(f"{name}[{task!r}] is not standardised with the training statistics yet")
-    return passed("right: both splits share one shift and scale, estimated on the training data only.")
+    return passed("right: both splits share the training data's shift and scale.")
 
 
 # ----------------------------------------------------------------------------
@@ -307,104 +304,19 @@ def _settled_weights(answer: Any) -> CheckResult:
                     f"off by a factor of {factor:g}: the two 0.5s in the objective cancel when you set the derivative to 0"
                 )
         return hint("not yet: set the derivative of 0.5 exp(-s) L + 0.5 s with respect to s to zero and solve for s")
-    return passed("right: each weight settles at the inverse of its task's loss, so the weighted losses become equal.")
+    return passed("right: each weight settles at 1/L_i, so the weighted losses are equal.")
 
 
 # ----------------------------------------------------------------------------
 # Exercise 5 (open): a paired comparison, checked for its protocol
 # ----------------------------------------------------------------------------
 
-#: Exercise 5's method labels (the difference is ``uncertainty - plain``) and
-#: the field each record holds: the mean of the two tasks' normalised test MSEs.
+#: Exercise 5's method labels (the interval is that of ``uncertainty - plain``)
+#: and the field each record holds: the mean of the two tasks' normalised test MSEs.
 EX5_METHODS: tuple[str, str] = ("uncertainty", "plain")
 EX5_METRIC: str = "error"
-_EX5_KEYS = ("records", "interval", "clear")
-
-
-def _ex5_table(records: Any) -> pd.DataFrame | CheckResult:
-    """One row per seed, one column per method, from the answer's records; or a hint."""
-    records = getattr(records, "records", records)  # a Results object or its list of dicts
-    if isinstance(records, str | bytes | Mapping) or not hasattr(records, "__iter__"):
-        return hint("answer['records'] should be a list of dicts, one per run, such as results.records")
-    rows = list(records)
-    needed = {"method", "seed", EX5_METRIC}
-    if not rows or not all(isinstance(row, Mapping) and needed <= set(row) for row in rows):
-        return hint(f"every record should be a dict with the keys 'method', 'seed' and {EX5_METRIC!r}")
-    frame = pd.DataFrame.from_records([{key: row[key] for key in needed} for row in rows])
-    strangers = sorted(set(map(str, frame["method"])) - set(EX5_METHODS))
-    if strangers:
-        return hint(f"records have the methods {strangers}; label the runs {EX5_METHODS[0]!r} and {EX5_METHODS[1]!r}")
-    if not all(isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0 for seed in frame["seed"]):
-        return hint("every record's seed should be an int >= 0")
-    twice = frame[frame.duplicated(["method", "seed"])]
-    if len(twice):
-        seed, method = int(twice["seed"].iloc[0]), twice["method"].iloc[0]
-        return hint(f"seed {seed} appears twice for {method!r}: one run per method and seed")
-    values = pd.to_numeric(frame[EX5_METRIC], errors="coerce")
-    if values.isna().any() or not np.all(np.isfinite(values)) or (values <= 0).any():
-        return hint(f"each record's {EX5_METRIC!r} should be a finite number > 0 (a mean normalised MSE)")
-    return frame.assign(**{EX5_METRIC: values}).pivot(index="seed", columns="method", values=EX5_METRIC)
-
-
-def _ex5_interval_slip(got: tuple[float, float], first: np.ndarray, second: np.ndarray) -> CheckResult:
-    """Name the usual slip behind an interval that is not the paired 95% t-interval."""
-    differences = first - second
-    n, mean, spread = differences.size, float(differences.mean()), float(differences.std(ddof=1))
-    t = float(scipy_stats.t.ppf(0.975, n - 1))
-    a, b = EX5_METHODS
-    flipped = f"this is the interval of {b} - {a}; the exercise asks for {a} - {b}"
-    independent = (
-        "this treats the methods as independent samples; pair the runs by seed: "
-        f"the t-interval of the per-seed differences {a} - {b}"
-    )
-    normal = f"with {n} seeds use Student's t quantile with n - 1 degrees of freedom, not the normal 1.96"
-    spread_only = "this is the spread of the differences, not an interval for their mean: divide by sqrt(n)"
-    one_error = "mean ± one standard error covers about 68%, not 95%: multiply by the t quantile"
-    percent = f"this interval is in percent of {b}'s error; give it in the error's own units (relative=False)"
-    slips = [(tuple(-v for v in reversed(_t_interval(differences))), flipped)]
-    slips += [(interval, independent) for interval in _unpaired_intervals(first, second)]
-    slips += [(_t_interval(differences, quantile=q), normal) for q in (float(scipy_stats.norm.ppf(0.975)), 1.96)]
-    slips += [((mean - half, mean + half), spread_only) for half in (spread, t * spread, 2 * spread)]
-    slips.append(((mean - spread / math.sqrt(n), mean + spread / math.sqrt(n)), one_error))
-    slips.append((_t_interval(100.0 * differences / second), percent))
-    for interval, message in slips:
-        if np.allclose(got, interval, rtol=1e-5, atol=1e-9):
-            return hint(message)
-    return hint(
-        f"the interval is not the 95% t-interval of the per-seed differences {a} - {b}: "
-        "pass it unrounded, e.g. (comparison.low, comparison.high)"
-    )
 
 
 @register("ch5.ex5")
 def _paired_protocol(answer: Any) -> CheckResult:
-    if not isinstance(answer, Mapping) or any(key not in answer for key in _EX5_KEYS):
-        return hint(f"answer should be a dict with the keys {list(_EX5_KEYS)}")
-    table = _ex5_table(answer["records"])
-    if isinstance(table, CheckResult):
-        return table
-    unpaired = sorted(int(seed) for seed in table.index[table.isna().any(axis=1)])
-    if unpaired or table.shape[1] < 2:
-        return hint(f"the runs are not paired: every seed needs one run of each method ({unpaired or 'one method is missing'})")
-    if len(table) < MIN_SEEDS:
-        return hint(f"{len(table)} seeds: the book draws a conclusion only from at least {MIN_SEEDS} paired seeds")
-    first, second = (table[method].to_numpy(dtype=np.float64) for method in EX5_METHODS)
-    if np.array_equal(first, second):
-        return hint("both methods gave the same error in every seed: did the two runs really differ in their weighting?")
-    try:
-        low, high = (float(value) for value in answer["interval"])
-    except (TypeError, ValueError):
-        return hint("answer['interval'] should be two numbers (low, high)")
-    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
-        return hint("answer['interval'] should be two finite numbers with low <= high")
-    expected = _t_interval(first - second)
-    if not np.allclose((low, high), expected, rtol=1e-5, atol=1e-9):
-        return _ex5_interval_slip((low, high), first, second)
-    clear = answer["clear"]
-    if not isinstance(clear, bool | np.bool_):
-        return hint(f"answer['clear'] should be True or False, got {type(clear).__name__}")
-    if bool(clear) != (expected[0] > 0 or expected[1] < 0):
-        if clear:
-            return hint("a difference is clear only when its 95% interval excludes zero; this one does not")
-        return hint("this interval excludes zero, so the difference is clear (whatever its size)")
-    return passed(f"the protocol holds: {len(table)} paired seeds, the paired 95% t-interval, its verdict.")
+    return check_paired_comparison(answer, methods=EX5_METHODS, metric=EX5_METRIC)

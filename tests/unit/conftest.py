@@ -1,7 +1,10 @@
 from __future__ import annotations
+
 import numpy as np
 import pytest
+
 import mtl_helpers
+
 
 @pytest.fixture(autouse=True)
 def _reproducible() -> None:

@@ -8,14 +8,14 @@ import pytest
 import mtl_helpers
 from mtl_helpers import (
     AlternatingTrainer,
+    FixedWeights,
     JointTrainer,
     RelatedTasks,
     TwoHeadNet,
+    UncertaintyWeights,
     article_adam,
     article_batch,
     article_weights,
-    FixedWeights,
-    UncertaintyWeights,
     compat_v1,
     tf,
 )
@@ -187,7 +187,7 @@ def test_trainers_reject_bad_inputs(rng: np.random.Generator) -> None:
         AlternatingTrainer("net")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="make_optimizer must be a function"):
         AlternatingTrainer(net, make_optimizer=article_adam())  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="weighting must be a mtl_helpers.Weighting"):
+    with pytest.raises(TypeError, match=r"weighting must be a mtl_helpers\.Weighting"):
         JointTrainer(net, weighting={"y1": 1.0, "y2": 1.0})  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="must be the network's tasks"):
         JointTrainer(net, weighting=FixedWeights(tasks=("y1",)))
