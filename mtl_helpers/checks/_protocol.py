@@ -187,4 +187,4 @@ def check_paired_comparison(
             return hint("the interval excludes 0, so the difference is clear: say which method it favours")
         better = "lower" if lower_is_better else "higher"
         return hint(f"check the direction: the interval is of {first} - {second}, and a {better} {metric} is better")
-    return passed(f"correct: {len(common)} paired seeds, the paired 95% interval and the verdict it supports.")
+    return passed(f"correct: {len(common)} paired seeds, a 95% interval, its verdict.")

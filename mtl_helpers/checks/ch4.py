@@ -30,7 +30,7 @@ import numpy as np
 
 from mtl_helpers._tensorflow import tf
 from mtl_helpers.checks._core import CheckResult, compare_arrays, hint, needs_function, passed, register
-from mtl_helpers.checks._protocol import _t_interval, _unpaired_intervals, check_paired_comparison  # noqa: F401 (ch5, until it uses the shared check)
+from mtl_helpers.checks._protocol import check_paired_comparison
 from mtl_helpers.data import TASKS, RelatedTasks
 from mtl_helpers.models import TwoHeadNet
 
