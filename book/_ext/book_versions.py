@@ -118,6 +118,7 @@ class ExecutionRecord:
     machine: str
     measured: str
     notebooks: tuple[NotebookTime, ...]
+    workers: int = 1  # notebooks run at the same time (pytest-xdist workers)
 
     @property
     def total_seconds(self) -> float:
@@ -133,7 +134,8 @@ def parse_execution_record(data: Mapping[str, Any]) -> ExecutionRecord:
     """Validate the decoded JSON written by the root ``conftest.py``.
 
     Expected: ``{"machine": str, "measured": str, "notebooks": {"ch1_x.ipynb":
-    {"seconds": float, "passed": bool}, ...}}``. Notebooks come back in
+    {"seconds": float, "passed": bool}, ...}}``, optionally ``"workers": int``
+    (how many notebooks ran at once; 1 if absent). Notebooks come back in
     natural order of their file names.
 
     Raises
@@ -159,7 +161,10 @@ def parse_execution_record(data: Mapping[str, Any]) -> ExecutionRecord:
         if not isinstance(passed, bool):
             raise ValueError(f"notebook {name!r}: 'passed' must be true or false, got {passed!r}")
         entries.append(NotebookTime(notebook=str(name), seconds=float(seconds), passed=passed))
-    return ExecutionRecord(machine=data["machine"], measured=data["measured"], notebooks=tuple(entries))
+    workers = data.get("workers", 1)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"the execution record's 'workers' must be a whole number >= 1, got {workers!r}")
+    return ExecutionRecord(machine=data["machine"], measured=data["measured"], notebooks=tuple(entries), workers=workers)
 
 
 def read_execution_record(path: Path | str) -> ExecutionRecord | None:
@@ -264,7 +269,14 @@ def setup(app: Any) -> dict[str, Any]:
                 for entry in record.notebooks
             ]
             rows.append((nodes.strong(text="All chapters"), nodes.strong(text=format_duration(record.total_seconds)), ""))
-            intro = nodes.paragraph(text=f"Measured on {record.machine}, {record.measured}, by nbval re-executing each chapter.")
+            together = (
+                f", {record.workers} chapters at a time (so each time includes sharing the machine)"
+                if record.workers > 1
+                else ""
+            )
+            intro = nodes.paragraph(
+                text=f"Measured on {record.machine}, {record.measured}, by nbval re-executing each chapter{together}."
+            )
             return [intro, _table(("Chapter", "Run time (nbval)", "Outputs reproduced"), rows, classes=["execution-report"])]
 
         def _chapter(self, entry: NotebookTime) -> Any:

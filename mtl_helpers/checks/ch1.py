@@ -109,7 +109,7 @@ def check_needed_placeholders(answer: Any) -> CheckResult:
             return hint(f"answer[{fetch!r}] lists a placeholder that this fetch does not depend on")
         if expected[fetch] - names:
             return hint(f"answer[{fetch!r}] misses a placeholder that this fetch depends on")
-    return passed("correct: these are exactly the placeholders each Session.run would need fed.")
+    return passed("correct: exactly the placeholders each Session.run needs fed.")
 
 
 def count_tracings(calls: tuple[str, ...] = TRACING_CALLS) -> list[int]:

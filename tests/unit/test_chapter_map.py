@@ -128,15 +128,15 @@ def test_exercises_in_the_formats_authors_use() -> None:
 
 
 def test_read_chapter_of_the_example(tmp_path: Path) -> None:
-    path = tmp_path / "ch9_doubling.ipynb"
+    path = tmp_path / "ch99_doubling.ipynb"
     nbformat.write(example_chapter.build(), path)
     chapter = cmap.read_chapter(path)
     assert (chapter.number, chapter.title, chapter.minutes) == (9, "Doubling arrays", 5)
     assert chapter.prerequisites == ("ch1_computation_graphs", "ch2_two_head_graph")
     assert len(chapter.objectives) == 3
     assert chapter.exercises == (
-        Exercise("ch9.ex1", 1, "Double a range"),
-        Exercise("ch9.ex2", 3, "Write a doubling function"),
+        Exercise("ch99.ex1", 1, "Double a range"),
+        Exercise("ch99.ex2", 3, "Write a doubling function"),
     )
 
 
@@ -254,17 +254,17 @@ def test_directives_build_without_warnings(tmp_path: Path, with_chapter: bool) -
         "extensions = ['myst_nb', 'sphinx_design', 'book_chapter_map']\nnb_execution_mode = 'off'\n"
         "suppress_warnings = ['mystnb.unknown_mime_type']\n"
     )
-    toctree = "notebooks/ch9_doubling\n" if with_chapter else ""
+    toctree = "notebooks/ch99_doubling\n" if with_chapter else ""
     (source / "index.md").write_text(
         f"# Guide\n\n```{{toctree}}\n{toctree}```\n\n## Map\n\n```{{chapter-map}}\n:caption: The chapters.\n```\n\n"
         "## Chapters\n\n```{chapter-guide}\n```\n\n## All exercises\n\n```{exercise-table}\n```\n\n"
-        "```{exercise-table} ch9\n```\n"
+        "```{exercise-table} ch99\n```\n"
     )
     if with_chapter:
         notebook = example_chapter.build()
         title = notebook.cells[0].source
         notebook.cells[0].source = re.sub(r"\[(Chapter \d)\]\(ch\d_\w+\.ipynb\)", r"\1", title)  # chapters not in this mini-book
-        nbformat.write(notebook, source / "notebooks" / "ch9_doubling.ipynb")
+        nbformat.write(notebook, source / "notebooks" / "ch99_doubling.ipynb")
     warnings = tmp_path / "warnings.txt"
     with warnings.open("w") as stream, patch_docutils(str(source)), docutils_namespace():
         app = Sphinx(str(source), str(source), str(tmp_path / "html"), str(tmp_path / "doctrees"), "html",
@@ -274,7 +274,7 @@ def test_directives_build_without_warnings(tmp_path: Path, with_chapter: bool) -
     assert "WARNING" not in log and "ERROR" not in log, log
     page = (tmp_path / "html" / "index.html").read_text()
     if with_chapter:
-        assert "<svg" in page and 'href="notebooks/ch9_doubling.html"' in page
+        assert "<svg" in page and 'href="notebooks/ch99_doubling.html"' in page
         assert "Double a range" in page and "★★★ harder" in page
         assert 'id="doubling-arrays"' in page or "9. Doubling arrays" in page
     else:

@@ -146,13 +146,13 @@ def test_leaks_are_found(example: nbformat.NotebookNode) -> None:
 
 def test_command_line_writes_student_editions(tmp_path: Path, example: nbformat.NotebookNode,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    source = tmp_path / "notebooks" / "ch9_doubling.ipynb"
+    source = tmp_path / "notebooks" / "ch99_doubling.ipynb"
     source.parent.mkdir()
     nbformat.write(example, source)
     out = tmp_path / "student"
     assert authoring.main(["student", "--out", str(out), str(source)]) == 0
     assert "2 answer cells stubbed" in capsys.readouterr().out
-    written = out / "ch9_doubling.ipynb"
+    written = out / "ch99_doubling.ipynb"
     assert find_leaks(example, written.read_text()) == []
     assert nbformat.read(written, as_version=4).metadata["mtl_book"] == {"edition": "student"}
     with pytest.raises(ValueError, match="overwrite"):
@@ -166,12 +166,12 @@ def test_command_line_names_chapters_and_tolerates_no_matches(
     (tmp_path / "notebooks").mkdir()
     assert authoring.main(["student", "--out", "out", "notebooks/*.ipynb"]) == 0
     assert "no notebooks matched" in capsys.readouterr().out
-    nbformat.write(example, tmp_path / "notebooks" / "ch9_doubling.ipynb")
-    assert authoring.resolve_notebooks(["ch9", "notebooks/*.ipynb"], notebooks_dir=Path("notebooks")) == [
-        Path("notebooks/ch9_doubling.ipynb")
+    nbformat.write(example, tmp_path / "notebooks" / "ch99_doubling.ipynb")
+    assert authoring.resolve_notebooks(["ch99", "notebooks/*.ipynb"], notebooks_dir=Path("notebooks")) == [
+        Path("notebooks/ch99_doubling.ipynb")
     ]
-    with pytest.raises(FileNotFoundError, match="no chapter 'ch7'"):
-        authoring.resolve_notebooks(["ch7"])
+    with pytest.raises(FileNotFoundError, match="no chapter 'ch77'"):
+        authoring.resolve_notebooks(["ch77"])
     with pytest.raises(SystemExit):
         authoring.main(["student", "--out", "out", "missing.ipynb"])
 
@@ -191,12 +191,12 @@ def test_student_keep_existing_leaves_a_students_work_alone(
     tmp_path: Path, example: nbformat.NotebookNode, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`make lab` writes the editions with --keep-existing: running it again must not erase answers."""
-    source = tmp_path / "notebooks" / "ch9_doubling.ipynb"
+    source = tmp_path / "notebooks" / "ch99_doubling.ipynb"
     source.parent.mkdir()
     nbformat.write(example, source)
     out = tmp_path / "student"
     assert authoring.main(["student", "--keep-existing", "--out", str(out), str(source)]) == 0
-    worked = out / "ch9_doubling.ipynb"
+    worked = out / "ch99_doubling.ipynb"
     worked.write_text(worked.read_text().replace("raise NotImplementedError()", "answer = 42"))
     assert authoring.main(["student", "--keep-existing", "--out", str(out), str(source)]) == 0
     assert "kept (already there)" in capsys.readouterr().out
@@ -211,13 +211,13 @@ def test_docstring_examples() -> None:
 def test_nbgrader_source_marks_answer_and_test_cells(example: nbformat.NotebookNode) -> None:
     source = nbgrader_notebook(example, points=2)
     marked = {cell.metadata["nbgrader"]["grade_id"]: cell for cell in source.cells if "nbgrader" in cell.metadata}
-    assert sorted(marked) == ["ch9-ex1-answer", "ch9-ex1-check", "ch9-ex2-answer", "ch9-ex2-check"]
+    assert sorted(marked) == ["ch99-ex1-answer", "ch99-ex1-check", "ch99-ex2-answer", "ch99-ex2-check"]
     assert all(re.fullmatch(r"[\w-]+", grade_id) for grade_id in marked)
-    assert marked["ch9-ex1-answer"].metadata["nbgrader"]["solution"] is True
-    test_cell = marked["ch9-ex2-check"]
+    assert marked["ch99-ex1-answer"].metadata["nbgrader"]["solution"] is True
+    test_cell = marked["ch99-ex2-check"]
     assert test_cell.metadata["nbgrader"]["grade"] is True and test_cell.metadata["nbgrader"]["points"] == 2
     assert test_cell.metadata["nbgrader"]["locked"] is True
-    assert test_cell.source.endswith('assert mtl_helpers.checks.evaluate("ch9.ex2", answer_fn).passed, "see the line above"')
+    assert test_cell.source.endswith('assert mtl_helpers.checks.evaluate("ch99.ex2", answer_fn).passed, "see the line above"')
     compile(test_cell.source, "<test cell>", "exec")
     assert "Solution explained" not in json.dumps(source)  # nbgrader would release it otherwise
     nbformat.validate(source)
@@ -244,9 +244,9 @@ def test_run_inspection_accepts_a_good_run_and_names_each_problem(example: nbfor
     good = _as_if_run(student_notebook(example))
     assert student_run_problems(example, good) == []
     index = {cell.source: number for number, cell in enumerate(good.cells)}
-    check_1, answer_1 = index['mtl_helpers.check("ch9.ex1", answer)'], index[f"answer = None\n{STUB}"]
+    check_1, answer_1 = index['mtl_helpers.check("ch99.ex1", answer)'], index[f"answer = None\n{STUB}"]
     cases = {
-        check_1: ([new_output("stream", name="stdout", text="[PASS] ch9.ex1: correct.\n")], "not [TODO]"),
+        check_1: ([new_output("stream", name="stdout", text="[PASS] ch99.ex1: correct.\n")], "not [TODO]"),
         answer_1: ([new_output("error", ename="NameError", evalue="np", traceback=[])], "NameError, not NotImplementedError"),
         4: ([], "raised nothing"),
         6: ([new_output("error", ename="NameError", evalue="name 'answer' is not defined", traceback=[])], "NameError"),
@@ -262,7 +262,7 @@ def test_run_inspection_accepts_a_good_run_and_names_each_problem(example: nbfor
 def test_command_line_verify_reports_problems(
     tmp_path: Path, example: nbformat.NotebookNode, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    source = tmp_path / "ch9_doubling.ipynb"
+    source = tmp_path / "ch99_doubling.ipynb"
     nbformat.write(example, source)
     runs = []
 

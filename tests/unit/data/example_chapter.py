@@ -3,7 +3,7 @@
 It is built in code (an ``.ipynb`` file under ``tests/`` would be collected by
 nbval). ``build()`` returns the *instructor* notebook with stored outputs, as
 ``make execute`` would leave them: each self-check cell shows its [PASS]
-line. It registers its own exercises (``ch9.ex1``, ``ch9.ex2``) when run, so
+line. It registers its own exercises (``ch99.ex1``, ``ch99.ex2``) when run, so
 it needs no check module.
 """
 
@@ -33,12 +33,12 @@ from mtl_helpers.checks._core import compare_arrays, register
 mtl_helpers.setup(seed=0)
 
 
-@register("ch9.ex1")
+@register("ch99.ex1")
 def _check_doubled(answer):
     return compare_arrays(answer, np.arange(4.0) * 2, name="answer")
 
 
-@register("ch9.ex2")
+@register("ch99.ex2")
 def _check_double_fn(answer_fn):
     x = np.linspace(0.0, 1.0, 5)
     return compare_arrays(answer_fn(x), 2 * x, name="answer_fn(x)")"""
@@ -77,13 +77,13 @@ def build() -> NotebookNode:
         new_markdown_cell("## Exercises"),
         new_markdown_cell("### Exercise 1 ★ — Double a range\n\nSet `answer` to `np.arange(4.0)` doubled, shape (4,)."),
         new_code_cell(EXERCISE_1, execution_count=4, metadata={"tags": ["hide-input", "solution"]}),
-        new_code_cell('mtl_helpers.check("ch9.ex1", answer)', execution_count=5,
-                      outputs=[_stream("[PASS] ch9.ex1: correct.\n")]),
+        new_code_cell('mtl_helpers.check("ch99.ex1", answer)', execution_count=5,
+                      outputs=[_stream("[PASS] ch99.ex1: correct.\n")]),
         new_markdown_cell(EXPLANATION, metadata={"tags": ["solution"]}),
         new_markdown_cell("### Exercise 2 (★★★): write a doubling function\n\nDefine `answer_fn(x)`."),
         new_code_cell(EXERCISE_2, execution_count=6, metadata={"tags": ["hide-input", "solution"]}),
-        new_code_cell('mtl_helpers.check("ch9.ex2", answer_fn)', execution_count=7,
-                      outputs=[_stream("[PASS] ch9.ex2: correct.\n")]),
+        new_code_cell('mtl_helpers.check("ch99.ex2", answer_fn)', execution_count=7,
+                      outputs=[_stream("[PASS] ch99.ex2: correct.\n")]),
         new_markdown_cell("## Summary\n\n- Doubling is elementwise."),
         new_markdown_cell("## References\n\nNone."),
     ]

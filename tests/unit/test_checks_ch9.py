@@ -1,0 +1,337 @@
+"""The self-checks of chapter 9: right answers pass, wrong methods get a hint that names the problem."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from mtl_helpers import Classification, tf
+from mtl_helpers.checks import evaluate
+from mtl_helpers.heads import masked_mean
+
+
+@contextlib.contextmanager
+def _no_warnings() -> Iterator[None]:
+    """Silence NumPy's RuntimeWarning for the mean of an empty slice (a wrong answer's NaN)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+def _not_implemented(*args: object) -> object:
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize(
+    ("exercise", "answer"),
+    [("ch9.ex4", None)] + [(f"ch9.ex{n}", stub) for n in (1, 2, 3) for stub in (None, _not_implemented)],
+)
+def test_stub_and_none_are_not_attempted(exercise: str, answer: object) -> None:
+    """A student edition leaves ``answer = None`` or a function whose body raises NotImplementedError."""
+    result = evaluate(exercise, answer)
+    assert not result.passed and not result.attempted
+    assert "not attempted" in result.message
+
+
+@pytest.mark.parametrize("exercise", ["ch9.ex1", "ch9.ex2", "ch9.ex3"])
+def test_a_result_instead_of_the_function_gets_a_hint(exercise: str) -> None:
+    result = evaluate(exercise, 0.5)
+    assert not result.passed and result.attempted
+    assert "pass the function itself" in result.message
+
+
+# ---------------------------------------------------------------- exercise 1: the masked cross-entropy
+
+
+def _row_losses(labels: np.ndarray, logits: np.ndarray) -> tf.Tensor:
+    safe = tf.maximum(tf.constant(labels, tf.int32), 0)
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=safe, logits=tf.constant(logits, tf.float32))
+
+
+def _mask(labels: np.ndarray) -> tf.Tensor:
+    return tf.cast(tf.constant(labels) >= 0, tf.float32)
+
+
+def _masked_tf(labels: np.ndarray, logits: np.ndarray) -> tf.Tensor:
+    mask = _mask(labels)
+    return tf.math.divide_no_nan(tf.reduce_sum(mask * _row_losses(labels, logits)), tf.reduce_sum(mask))
+
+
+def _masked_numpy(labels: np.ndarray, logits: np.ndarray) -> float:
+    labelled = labels >= 0
+    if not labelled.any():
+        return 0.0
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_softmax[labelled, labels[labelled]].mean())
+
+
+@pytest.mark.parametrize(
+    "answer_fn",
+    [
+        _masked_tf,
+        _masked_numpy,
+        lambda labels, logits: masked_mean(_row_losses(labels, logits), _mask(labels)),  # the package's helper
+        lambda labels, logits: (  # the head's per-row losses, averaged in NumPy
+            Classification(logits.shape[1]).row_losses(labels, logits).numpy()[labels >= 0].mean()
+            if (labels >= 0).any()
+            else 0.0
+        ),
+    ],
+)
+def test_ex1_right_answers_pass(answer_fn: object) -> None:
+    result = evaluate("ch9.ex1", answer_fn)
+    assert result.passed, result.message
+
+
+@pytest.mark.parametrize(
+    ("answer_fn", "words"),
+    [
+        # mean over the batch: the labelled rows' sum divided by the batch size
+        (lambda y, z: tf.reduce_sum(_mask(y) * _row_losses(y, z)) / len(y), "divides by the batch size"),
+        # missing labels treated as class 0
+        (lambda y, z: tf.reduce_mean(_row_losses(y, z)), "still count"),
+        # a sum, not a mean
+        (lambda y, z: tf.reduce_sum(_mask(y) * _row_losses(y, z)), "a sum over the labelled rows"),
+        # 0/0 in a batch without labels
+        (lambda y, z: tf.reduce_sum(_mask(y) * _row_losses(y, z)) / tf.reduce_sum(_mask(y)), "NaN"),
+        # NumPy's mean of an empty selection is NaN too
+        (lambda y, z: float(np.mean(_row_losses(y, z).numpy()[y >= 0])), "NaN"),
+        # probabilities instead of logits
+        (lambda y, z: _masked_tf(y, tf.nn.softmax(z).numpy()), "logits"),
+        # per-row losses instead of their mean
+        (lambda y, z: (_mask(y) * _row_losses(y, z)).numpy(), "one number"),
+        # the labels of -1 passed straight to TensorFlow
+        (
+            lambda y, z: tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.constant(y), logits=tf.constant(z))
+            ),
+            "raised",
+        ),
+    ],
+)
+def test_ex1_wrong_methods_get_hints(answer_fn: object, words: str) -> None:
+    with _no_warnings():
+        result = evaluate("ch9.ex1", answer_fn)
+    assert not result.passed and result.attempted
+    assert words in result.message, result.message
+
+
+def test_ex1_a_constant_zero_for_empty_batches_is_not_enough() -> None:
+    result = evaluate("ch9.ex1", lambda labels, logits: 0.0)
+    assert not result.passed
+    assert "not the cross-entropy" in result.message or "sum" in result.message
+
+
+# ---------------------------------------------------------------- exercise 2: Keras' default reduction
+
+
+def _weights(labels: np.ndarray) -> np.ndarray:
+    mask = (np.asarray(labels) >= 0).astype(np.float32)
+    return mask * len(mask) / mask.sum() if mask.sum() else mask
+
+
+def test_ex2_right_answer_passes() -> None:
+    result = evaluate("ch9.ex2", _weights)
+    assert result.passed, result.message
+
+
+def test_ex2_expected_weights_make_keras_default_give_the_masked_mean(rng: np.random.Generator) -> None:
+    """The check's formula against Keras itself: sum_over_batch_size with these weights = the masked mean."""
+    labels = np.array([1, 0, -1, 1, -1, -1, 0, 1], np.int32)
+    logits = rng.standard_normal((8, 2)).astype(np.float32)
+    loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum_over_batch_size")
+    keras_value = float(loss(np.maximum(labels, 0), logits, sample_weight=_weights(labels)))
+    assert keras_value == pytest.approx(_masked_numpy(labels, logits.astype(np.float64)), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("answer_fn", "words"),
+    [
+        (lambda y: (y >= 0).astype(float), "0/1 masks"),
+        (lambda y: (y >= 0) / max((y >= 0).sum(), 1), "factor of the batch size"),
+        (lambda y: np.full(len(y), len(y) / max((y >= 0).sum(), 1)), "must get weight 0"),
+        (lambda y: (y >= 0) * len(y) / (y >= 0).sum(), "finite"),
+        (lambda y: _weights(y)[:-1], "shape"),
+        (lambda y: 2 * _weights(y), "constant factor"),
+        (lambda y: "weights", "array of weights"),
+    ],
+)
+def test_ex2_wrong_methods_get_hints(answer_fn: object, words: str) -> None:
+    with _no_warnings():
+        result = evaluate("ch9.ex2", answer_fn)
+    assert not result.passed and result.attempted
+    assert words in result.message, result.message
+
+
+# ---------------------------------------------------------------- exercise 3: which test number to report
+
+
+def _report(log: dict) -> tuple[float, float]:
+    best = int(np.argmin(log["validation"]))
+    return log["step"][best], log["test"][best]
+
+
+def test_ex3_right_answer_passes() -> None:
+    assert evaluate("ch9.ex3", _report).passed
+    as_list = evaluate("ch9.ex3", lambda log: list(_report(log)))
+    assert as_list.passed, as_list.message
+
+
+def _latest_tie(log: dict) -> tuple[float, float]:
+    validation = np.asarray(log["validation"])
+    best = int(np.flatnonzero(validation == validation.min())[-1])
+    return log["step"][best], log["test"][best]
+
+
+@pytest.mark.parametrize(
+    ("answer_fn", "words"),
+    [
+        (lambda log: (log["step"][int(np.argmin(log["test"]))], min(log["test"])), "chosen by the test error"),
+        (lambda log: (_report(log)[0], min(log["test"])), "chosen by the test error"),
+        (lambda log: (log["step"][-1], log["test"][-1]), "last step"),
+        (lambda log: (_report(log)[0], min(log["validation"])), "not the validation error"),
+        (lambda log: (int(np.argmin(log["validation"])), _report(log)[1]), "not the position"),
+        (_latest_tie, "keep the earliest"),
+        (lambda log: _report(log)[1], "a pair"),
+    ],
+)
+def test_ex3_wrong_methods_get_hints(answer_fn: object, words: str) -> None:
+    result = evaluate("ch9.ex3", answer_fn)
+    assert not result.passed and result.attempted
+    assert words in result.message, result.message
+
+
+# ---------------------------------------------------------------- exercise 4 (open): the protocol
+
+
+def _records(shift: float = 0.03, seeds: int = 10, seed: int = 0) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    records = []
+    for s in range(seeds):
+        base = float(np.clip(rng.normal(0.8, 0.05), 0.5, 0.95))
+        records.append({"method": "masked", "seed": s, "sex": base + shift + float(rng.normal(0, 0.02))})
+        records.append({"method": "complete rows", "seed": s, "sex": base})
+    return records
+
+
+def _paired(records: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    by = {(r["method"], r["seed"]): r["sex"] for r in records}
+    seeds = sorted({r["seed"] for r in records})
+    return np.array([by["masked", s] for s in seeds]), np.array([by["complete rows", s] for s in seeds])
+
+
+def _interval(values: np.ndarray, quantile: float | None = None) -> tuple[float, float]:
+    q = scipy_stats.t.ppf(0.975, values.size - 1) if quantile is None else quantile
+    half = q * values.std(ddof=1) / np.sqrt(values.size)
+    return float(values.mean() - half), float(values.mean() + half)
+
+
+def _answer(records: list[dict]) -> dict:
+    masked, complete = _paired(records)
+    low, high = _interval(masked - complete)
+    return {"records": records, "interval": (low, high), "clear": bool(low > 0 or high < 0)}
+
+
+@pytest.mark.parametrize("shift", [0.03, 0.0])
+def test_ex4_right_answer_passes(shift: float) -> None:
+    result = evaluate("ch9.ex4", _answer(_records(shift)))
+    assert result.passed, result.message
+
+
+def test_ex4_accepts_a_results_object() -> None:
+    from mtl_helpers import Results
+
+    answer = _answer(_records())
+    answer["records"] = Results(answer["records"])
+    assert evaluate("ch9.ex4", answer).passed
+
+
+def _with_interval(interval: tuple[float, float]) -> dict:
+    answer = _answer(_records())
+    answer["interval"] = interval
+    return answer
+
+
+def _wrong_intervals() -> list[tuple[str, tuple[float, float], str]]:
+    masked, complete = _paired(_records())
+    differences = masked - complete
+    n, mean, sd = differences.size, differences.mean(), differences.std(ddof=1)
+    low, high = _interval(differences)
+    v = masked.var(ddof=1) / n + complete.var(ddof=1) / n
+    df = v**2 / ((masked.var(ddof=1) / n) ** 2 / (n - 1) + (complete.var(ddof=1) / n) ** 2 / (n - 1))
+    welch = scipy_stats.t.ppf(0.975, df) * np.sqrt(v)
+    return [
+        ("reversed", (-high, -low), "complete rows - masked"),
+        ("unpaired", (mean - welch, mean + welch), "independent samples"),
+        ("normal quantile", _interval(differences, quantile=1.959963984540054), "Student's t"),
+        ("spread", (mean - sd, mean + sd), "spread of the differences"),
+        ("one standard error", (mean - sd / np.sqrt(n), mean + sd / np.sqrt(n)), "68%"),
+        ("relative", _interval(100 * differences / complete), "percent"),
+        ("rounded", (round(low, 2), round(high, 2)), "unrounded"),
+    ]
+
+
+@pytest.mark.parametrize(("label", "interval", "words"), _wrong_intervals(), ids=[c[0] for c in _wrong_intervals()])
+def test_ex4_wrong_intervals_get_hints(label: str, interval: tuple[float, float], words: str) -> None:
+    result = evaluate("ch9.ex4", _with_interval(interval))
+    assert not result.passed and result.attempted
+    assert words in result.message, result.message
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ("too few seeds", "at least 10"),
+        ("unpaired seeds", "not paired"),
+        ("duplicate", "appears twice"),
+        ("bad label", "label the runs"),
+        ("not an accuracy", "between 0 and 1"),
+        ("wrong verdict", "clear"),
+        ("no records", "list of dicts"),
+        ("same values", "same accuracy in every seed"),
+        ("missing key", "missing the keys"),
+    ],
+)
+def test_ex4_protocol_slips_get_hints(change: str, words: str) -> None:
+    records = _records()
+    if change == "too few seeds":
+        answer = _answer(_records(seeds=5))
+    elif change == "unpaired seeds":
+        answer = _answer(records)
+        answer["records"] = [r for r in records if not (r["method"] == "masked" and r["seed"] == 3)]
+    elif change == "duplicate":
+        answer = _answer(records)
+        answer["records"] = [*records, dict(records[0])]
+    elif change == "bad label":
+        answer = _answer(records)
+        answer["records"] = [{**r, "method": "mask"} if r["method"] == "masked" else r for r in records]
+    elif change == "not an accuracy":
+        answer = _answer(records)
+        answer["records"] = [{**r, "sex": 100 * r["sex"]} for r in records]
+    elif change == "wrong verdict":
+        answer = _answer(records)
+        answer["clear"] = not answer["clear"]
+    elif change == "no records":
+        answer = {**_answer(records), "records": "records"}
+    elif change == "same values":
+        answer = _answer(records)
+        answer["records"] = [{**r, "sex": 0.8} for r in records]
+    else:
+        answer = {"records": records}
+    result = evaluate("ch9.ex4", answer)
+    assert not result.passed and result.attempted
+    assert words in result.message, result.message
+
+
+def test_ex4_verdict_does_not_trust_a_patched_stats_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answer cell that changes mtl_helpers.stats cannot change the check's verdict."""
+    import mtl_helpers.stats
+
+    monkeypatch.setattr(mtl_helpers.stats, "MIN_SEEDS", 2)
+    assert not evaluate("ch9.ex4", _answer(_records(seeds=5))).passed

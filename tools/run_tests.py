@@ -1,0 +1,100 @@
+"""``make test`` after the browser check: the test suite in three pytest runs, then one summary.
+
+1. ``unit``: the helper unit tests (``tests/unit``), on two workers;
+2. ``notebooks``: nbval in strict mode over every notebook and the run of
+   every chapter's student edition, on two workers; a notebook's cells all run
+   on one worker, in one kernel, in order (see the root ``conftest.py``);
+3. ``rendered``: the strict book build, then the pages in headless Chromium
+   (one process: one build, one browser for every page).
+
+A failing step does not stop the next ones. At the end come each step's time
+and result, and each notebook's execution time (``_build/execution-times.json``,
+written by step 2); the exit status is 1 when a step failed.
+
+Usage: ``python tools/run_tests.py [STEP ...]`` (default: all three steps, in order).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["STEPS", "WORKERS", "Step", "main", "notebook_table"]
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMES_FILE = ROOT / "_build" / "execution-times.json"
+#: The reference machine has two cores; one worker per core.
+WORKERS = 2
+STUDENT_EDITIONS = "tests/rendered/test_student_execution.py"
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    title: str
+    arguments: tuple[str, ...]
+
+
+STEPS = (
+    Step("unit", "helper unit tests", ("tests/unit", "-n", str(WORKERS))),
+    Step(
+        "notebooks",
+        "notebooks: nbval and student editions",
+        ("notebooks", STUDENT_EDITIONS, "-n", str(WORKERS), "--dist", "loadgroup", "--no-loadscope-reorder"),
+    ),
+    Step("rendered", "book build and browser tests", ("tests/rendered", "--ignore", STUDENT_EDITIONS)),
+)
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{seconds:.1f} s"
+
+
+def notebook_table(record: dict) -> list[str]:
+    """The lines of the execution-time table of a record of ``_build/execution-times.json``."""
+    notebooks = record.get("notebooks", {})
+    workers = record.get("workers", 1)
+    where = f"{workers} workers in parallel" if workers > 1 else "one at a time"
+    lines = [f"notebook execution times (nbval, {where}, {record.get('measured', '?')})"]
+    for name, entry in sorted(notebooks.items()):
+        status = "ok" if entry.get("passed") else "FAILED"
+        earlier = "" if entry.get("measured") == record.get("measured") else f"  (measured {entry.get('measured')})"
+        lines.append(f"  {name:<40} {entry.get('seconds', 0):7.1f} s  {status}{earlier}")
+    lines.append(f"  {'all notebooks':<40} {sum(e.get('seconds', 0) for e in notebooks.values()):7.1f} s")
+    lines.append(f"  machine: {record.get('machine', '?')}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python tools/run_tests.py", description=__doc__.splitlines()[0])
+    parser.add_argument("steps", nargs="*", metavar="STEP", help="unit, notebooks or rendered (default: all, in this order)")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.steps) - {step.name for step in STEPS})
+    if unknown:
+        parser.error(f"unknown step(s) {unknown}; choose from {[step.name for step in STEPS]}")
+    chosen = [step for step in STEPS if not args.steps or step.name in args.steps]
+    start = time.perf_counter()
+    results = []
+    for step in chosen:
+        command = [sys.executable, "-m", "pytest", *step.arguments]
+        print(f"\n=== make test, step {step.name}: {' '.join(['pytest', *step.arguments])}", flush=True)
+        step_start = time.perf_counter()
+        returncode = subprocess.run(command, cwd=ROOT).returncode
+        results.append((step, returncode, time.perf_counter() - step_start))
+    print("\n=== make test: summary")
+    for step, returncode, seconds in results:
+        print(f"  {step.title:<42} {_duration(seconds):>12}  {'passed' if returncode == 0 else f'FAILED (exit {returncode})'}")
+    print(f"  {'all steps':<42} {_duration(time.perf_counter() - start):>12}")
+    if any(step.name == "notebooks" for step in chosen) and TIMES_FILE.is_file():
+        print("\n" + "\n".join(notebook_table(json.loads(TIMES_FILE.read_text(encoding="utf-8")))))
+    return 1 if any(returncode != 0 for _, returncode, _ in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
