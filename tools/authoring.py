@@ -60,6 +60,7 @@ __all__ = [
     "execute_notebook",
     "execute_student_edition",
     "find_leaks",
+    "graded_test",
     "install_lines",
     "installed_from",
     "is_answer_cell",
@@ -430,6 +431,28 @@ def _grade_id(exercise_id: str, suffix: str) -> str:
     return f"{exercise_id.replace('.', '-')}-{suffix}"
 
 
+def graded_test(exercise: str, answer: str) -> str:
+    """The code nbgrader grades after a self-check: a visible test and a hidden one.
+
+    The visible assertion's message is the check's own line (a pass, a hint or
+    "not attempted"), so ``nbgrader validate`` says what to fix. The hidden
+    test (kept out of the released notebook, restored by ``nbgrader
+    autograde``) judges with freshly executed check modules, so an answer cell
+    that replaced ``mtl_helpers.checks.evaluate`` or a check scores nothing.
+    """
+    return (
+        "# The autograder's tests: the check above must pass.\n"
+        f'_verdict = mtl_helpers.checks.evaluate("{exercise}", {answer})\n'
+        f'assert _verdict.passed, _verdict.line("{exercise}")\n'
+        "### BEGIN HIDDEN TESTS\n"
+        "import importlib as _importlib\n"
+        '_grading = _importlib.reload(_importlib.import_module("mtl_helpers.checks._grading"))\n'
+        f'_verdict = _grading.fresh_evaluate("{exercise}", {answer})\n'
+        f'assert _verdict.passed, _verdict.line("{exercise}")\n'
+        "### END HIDDEN TESTS"
+    )
+
+
 def nbgrader_notebook(notebook: NotebookNode, *, points: int = 1) -> NotebookNode:
     """Return an nbgrader *source* version of an instructor notebook (the input is not changed).
 
@@ -459,11 +482,7 @@ def nbgrader_notebook(notebook: NotebookNode, *, points: int = 1) -> NotebookNod
         elif cell.cell_type == "code" and (match := _CHECK_CALL.search(cell.source.strip())):
             exercise, answer = match.group(1), match.group(2)
             if exercise != last_exercise:
-                cell.source = (
-                    cell.source.rstrip()
-                    + "\n# The autograder's test: the check above must pass.\n"
-                    + f'assert mtl_helpers.checks.evaluate("{exercise}", {answer}).passed, "see the line above"'
-                )
+                cell.source = cell.source.rstrip() + "\n" + graded_test(exercise, answer)
                 cell.metadata["nbgrader"] = {
                     "grade": True,
                     "grade_id": _grade_id(exercise, "check"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import doctest
+import importlib
 import importlib.util
 import json
 import re
@@ -24,6 +25,7 @@ from tools.authoring import (
     SolutionMarkerError,
     check_call_ids,
     find_leaks,
+    graded_test,
     is_answer_cell,
     nbgrader_notebook,
     solution_lines,
@@ -217,10 +219,42 @@ def test_nbgrader_source_marks_answer_and_test_cells(example: nbformat.NotebookN
     test_cell = marked["ch99-ex2-check"]
     assert test_cell.metadata["nbgrader"]["grade"] is True and test_cell.metadata["nbgrader"]["points"] == 2
     assert test_cell.metadata["nbgrader"]["locked"] is True
-    assert test_cell.source.endswith('assert mtl_helpers.checks.evaluate("ch99.ex2", answer_fn).passed, "see the line above"')
+    assert test_cell.source.endswith(graded_test("ch99.ex2", "answer_fn"))
+    assert "### BEGIN HIDDEN TESTS" in test_cell.source and "see the line above" not in test_cell.source
     compile(test_cell.source, "<test cell>", "exec")
     assert "Solution explained" not in json.dumps(source)  # nbgrader would release it otherwise
     nbformat.validate(source)
+
+
+def _run_graded_test(exercise: str, answer: object) -> None:
+    """Run the graded test cell's code as nbgrader autograde would (hidden tests restored)."""
+    import mtl_helpers
+
+    namespace = {"mtl_helpers": mtl_helpers, "answer": answer}
+    exec(graded_test(exercise, "answer"), namespace)
+
+
+def test_graded_test_passes_a_right_answer_and_says_why_a_wrong_one_fails() -> None:
+    _run_graded_test("ch5.ex1", 200 ** (1 / 3) / (5000 ** (1 / 3) + 200 ** (1 / 3)))
+    with pytest.raises(AssertionError, match=r"\[HINT\] ch5\.ex1: |\[TODO\] ch5\.ex1"):
+        _run_graded_test("ch5.ex1", 0.5)
+    with pytest.raises(AssertionError, match="not attempted"):
+        _run_graded_test("ch5.ex1", None)  # what nbgrader validate shows on an unanswered release
+
+
+def test_a_one_line_cheat_scores_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answer cell that replaces the checks' verdicts must not pass the hidden test."""
+    import mtl_helpers
+    from mtl_helpers.checks import _core
+
+    always = lambda exercise_id, answer: _core.passed("cheat")  # noqa: E731
+    monkeypatch.setattr(mtl_helpers.checks, "evaluate", always)
+    monkeypatch.setattr(_core, "evaluate", always)
+    monkeypatch.setitem(_core._REGISTRY, "ch5.ex1", lambda answer: _core.passed("cheat"))
+    with pytest.raises(AssertionError, match=r"ch5\.ex1"):
+        _run_graded_test("ch5.ex1", 0.5)  # the visible test is fooled; the hidden one is not
+    assert mtl_helpers.checks.exercise_ids() == sorted(mtl_helpers.checks.exercise_ids())  # every chapter still there
+    assert {"ch1.ex1", "ch3.ex5", "ch5.ex1"} <= set(_core.exercise_ids())
 
 
 def _as_if_run(student: nbformat.NotebookNode) -> nbformat.NotebookNode:
