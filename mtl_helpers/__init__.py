@@ -40,19 +40,13 @@ from mtl_helpers.aggregation import IMTLG, MGDA, Aggregator, CAGrad, PCGrad
 from mtl_helpers.architectures import CGC, MatchedSize, MMoE, OMoE, SharedBottom, matched_sizes
 from mtl_helpers.checks import check
 from mtl_helpers.data import TASKS, RelatedTasks, article_batch, article_weights
+from mtl_helpers.gradient_maps import GradientMap, gradient_map, plot_gradient_map
 from mtl_helpers.graph_diagrams import draw_graph, graph_operations, required_operations
 from mtl_helpers.heads import Classification, Regression, masked_mean
 from mtl_helpers.inspection import adam_slots, final_block_drift, shared_readout_r2, steps_of_task, weight_changes
 from mtl_helpers.models import STRUCTURED_NET, TwoHeadNet, keras_two_head_model
 from mtl_helpers.multi_head import MultiHeadNet, keras_losses, keras_multi_head_model, keras_targets
-from mtl_helpers.network_diagrams import (
-    GradientMap,
-    NetworkSpec,
-    draw_network,
-    gradient_map,
-    network_spec,
-    plot_gradient_map,
-)
+from mtl_helpers.network_diagrams import NetworkSpec, draw_network, network_spec
 from mtl_helpers.plots import plot_learning_curves, plot_seed_spread, plot_task_curves
 from mtl_helpers.real_data import (
     DIGIT_TASKS,

@@ -9,16 +9,8 @@ from matplotlib.colors import to_hex
 from matplotlib.patches import FancyBboxPatch, Rectangle
 
 from mtl_helpers import TASK_COLORS, TwoHeadNet, article_batch, article_weights, compat_v1, keras_two_head_model, tf
-from mtl_helpers.network_diagrams import (
-    GradientMap,
-    LayerSpec,
-    NetworkSpec,
-    draw_network,
-    gradient_map,
-    network_spec,
-    part_color,
-    plot_gradient_map,
-)
+from mtl_helpers.gradient_maps import GradientMap, gradient_map, plot_gradient_map
+from mtl_helpers.network_diagrams import LayerSpec, NetworkSpec, draw_network, network_spec, part_color
 
 keras = tf.keras
 
