@@ -7,15 +7,13 @@
 * ``ch9.ex3``: the step early stopping keeps and the test error reported at
   it (selection on validation data, never on the test set).
 * ``ch9.ex4`` (open): a paired multi-seed comparison of masking the missing
-  sex labels against training on the complete rows only. The check verifies
-  the protocol (one run per method and seed, the same seeds for both, at
-  least ``MIN_SEEDS`` seeds, the 95% t-interval of the per-seed differences
-  and a verdict that follows from it), not the training itself.
+  sex labels against training on the complete rows only, checked by the
+  book's shared protocol check (:mod:`mtl_helpers.checks._protocol`): the
+  pairing, the number of seeds, the interval and the conclusion, not the
+  training itself.
 
-Each check computes the expected value itself, in NumPy and SciPy, and never
-prints it. The checks use their own copies of what they need
-(``MIN_SEEDS`` is bound at import), so an answer cell that changes
-``mtl_helpers`` cannot change a verdict.
+Each check computes the expected value itself, in NumPy, and never prints
+it, so an answer cell that changes ``mtl_helpers`` cannot change a verdict.
 """
 
 from __future__ import annotations
@@ -25,14 +23,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from mtl_helpers.checks._core import CheckResult, compare_arrays, hint, needs_function, passed, register
-from mtl_helpers.stats import MIN_SEEDS as _MIN_SEEDS
+from mtl_helpers.checks._protocol import check_paired_comparison
 
 __all__: list[str] = []
-
-MIN_SEEDS: int = int(_MIN_SEEDS)
 
 
 def _call(function: Callable[..., Any], *args: Any) -> tuple[Any, CheckResult | None]:
@@ -125,7 +120,7 @@ def _check_ex1(answer_fn: Callable[..., Any]) -> CheckResult:
             "not the cross-entropy of the labelled rows, averaged: check that you pass logits (not "
             "probabilities) and the labels of the same rows"
         )
-    return passed("right: a row without a label adds nothing, and an empty batch gives 0, not NaN.")
+    return passed("right: a row without a label adds nothing; an empty batch gives 0.")
 
 
 # ---------------------------------------------------------------- exercise 2
@@ -173,7 +168,7 @@ def _check_ex2(answer_fn: Callable[..., Any]) -> CheckResult:
         if labelled and np.allclose(got, mask / labelled, rtol=1e-5, atol=1e-7):
             return hint("off by a factor of the batch size: Keras divides the weighted sum by n after weighting")
         return compare_arrays(got, expected, name="the sample weights", rtol=1e-5, atol=1e-7)
-    return passed("right: weight n / (labelled rows) on each label, 0 elsewhere; they depend on the batch.")
+    return passed("right: n / (labelled rows) on each label, 0 elsewhere, batch by batch.")
 
 
 # ---------------------------------------------------------------- exercise 3
@@ -235,133 +230,17 @@ def _check_ex3(answer_fn: Callable[..., Any]) -> CheckResult:
         if math.isclose(step, steps[best]) and math.isclose(error, validation[best]):
             return hint("the step is right; report the test error at that step, not the validation error")
         return hint("not yet: find the position of the lowest validation error, then return the step and the test error there")
-    return passed("right: the step is chosen on validation data, and the test error is read there whatever it is.")
+    return passed("right: choose the step on validation, then read the test error there.")
 
 
 # ---------------------------------------------------------------- exercise 4
 
-#: Exercise 4's method labels and the field they compare (test sex accuracy);
-#: the interval is that of the mean of ``masked - complete rows`` over seeds.
+#: Exercise 4's method labels and the field they compare (test sex accuracy,
+#: higher is better); the interval is that of the mean of ``masked - complete rows``.
 EX4_METHODS: tuple[str, str] = ("masked", "complete rows")
 EX4_METRIC: str = "sex"
-_EX4_KEYS = ("records", "interval", "clear")
-
-
-def _ex4_per_seed(records: Any) -> dict[str, dict[int, float]] | CheckResult:
-    """``{method: {seed: accuracy}}`` from the answer's records, or a hint."""
-    records = getattr(records, "records", records)  # a Results object or its list of dicts
-    if isinstance(records, str | bytes | Mapping) or not hasattr(records, "__iter__"):
-        return hint("answer['records'] should be a list of dicts, one per run, such as results.records")
-    per_seed: dict[str, dict[int, float]] = {method: {} for method in EX4_METHODS}
-    for record in records:
-        if not isinstance(record, Mapping) or not {"method", "seed", EX4_METRIC} <= set(record):
-            return hint(f"every record should be a dict with the keys 'method', 'seed' and {EX4_METRIC!r}")
-        method, seed = record["method"], record["seed"]
-        if method not in per_seed:
-            return hint(f"a record has method {method!r}; label the runs {EX4_METHODS[0]!r} and {EX4_METHODS[1]!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            return hint(f"a record's seed is {seed!r}: seeds should be ints >= 0")
-        if int(seed) in per_seed[method]:
-            return hint(f"seed {int(seed)} appears twice for {method!r}: one run per method and seed")
-        try:
-            value = float(record[EX4_METRIC])
-        except (TypeError, ValueError):
-            return hint(f"record[{EX4_METRIC!r}] should be a number (the test accuracy of sex)")
-        if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-            return hint(f"record[{EX4_METRIC!r}] should be an accuracy between 0 and 1, got {value!r}")
-        per_seed[method][int(seed)] = value
-    return per_seed
-
-
-def _t_interval(values: np.ndarray, quantile: float | None = None) -> tuple[float, float]:
-    n = values.size
-    q = scipy_stats.t.ppf(0.975, n - 1) if quantile is None else quantile
-    half = q * values.std(ddof=1) / math.sqrt(n)
-    return float(values.mean() - half), float(values.mean() + half)
-
-
-def _unpaired_intervals(first: np.ndarray, second: np.ndarray) -> list[tuple[float, float]]:
-    """Welch's and the pooled-variance interval of mean(first) - mean(second): no pairing."""
-    n = first.size
-    mean = float(first.mean() - second.mean())
-    v1, v2 = first.var(ddof=1) / n, second.var(ddof=1) / n
-    welch_df = (v1 + v2) ** 2 / (v1**2 / (n - 1) + v2**2 / (n - 1)) if v1 + v2 > 0 else 2 * n - 2
-    welch = scipy_stats.t.ppf(0.975, welch_df) * math.sqrt(v1 + v2)
-    pooled = scipy_stats.t.ppf(0.975, 2 * n - 2) * math.sqrt((first.var(ddof=1) + second.var(ddof=1)) / n)
-    return [(mean - welch, mean + welch), (mean - pooled, mean + pooled)]
-
-
-def _ex4_interval_hint(got: tuple[float, float], masked: np.ndarray, complete: np.ndarray) -> CheckResult:
-    """Name the slip behind an interval that is not the paired 95% t-interval."""
-    differences = masked - complete
-    n, mean, spread = differences.size, float(differences.mean()), float(differences.std(ddof=1))
-
-    def near(candidate: tuple[float, float]) -> bool:
-        return bool(np.allclose(got, candidate, rtol=1e-5, atol=1e-9))
-
-    if near(tuple(-value for value in reversed(_t_interval(differences)))):
-        return hint("this is the interval of complete rows - masked; the exercise asks for masked - complete rows")
-    if any(near(interval) for interval in _unpaired_intervals(masked, complete)):
-        return hint(
-            "this interval treats the two methods as independent samples; pair the runs by seed: take the "
-            "per-seed differences masked - complete rows, then the t-interval of their mean"
-        )
-    if near(_t_interval(differences, quantile=float(scipy_stats.norm.ppf(0.975)))):
-        return hint(f"with {n} seeds use Student's t quantile with n - 1 degrees of freedom, not the normal 1.96")
-    t = float(scipy_stats.t.ppf(0.975, n - 1))
-    for half in (spread, t * spread, 2 * spread):
-        if near((mean - half, mean + half)):
-            return hint("this is the spread of the differences, not an interval for their mean: divide by sqrt(n)")
-    if near((mean - spread / math.sqrt(n), mean + spread / math.sqrt(n))):
-        return hint("mean ± one standard error covers about 68%, not 95%: multiply by the t quantile")
-    if np.all(complete > 0) and near(_t_interval(100.0 * differences / complete)):
-        return hint("this interval is in percent of the complete-rows accuracy; give it in accuracy units (relative=False)")
-    return hint(
-        f"the interval is not the 95% t-interval of the per-seed differences masked - complete rows in the "
-        f"test {EX4_METRIC} accuracy: pass it unrounded, e.g. (comparison.low, comparison.high)"
-    )
 
 
 @register("ch9.ex4")
 def _check_ex4(answer: Any) -> CheckResult:
-    if not isinstance(answer, Mapping):
-        return hint(f"answer should be a dict with the keys {list(_EX4_KEYS)}, got {type(answer).__name__}")
-    missing = [key for key in _EX4_KEYS if key not in answer]
-    if missing:
-        return hint(f"answer is missing the keys {missing}; it needs {list(_EX4_KEYS)}")
-    per_seed = _ex4_per_seed(answer["records"])
-    if isinstance(per_seed, CheckResult):
-        return per_seed
-    seeds = {method: set(values) for method, values in per_seed.items()}
-    if seeds[EX4_METHODS[0]] != seeds[EX4_METHODS[1]]:
-        only = sorted(seeds[EX4_METHODS[0]] ^ seeds[EX4_METHODS[1]])
-        return hint(f"the runs are not paired: every seed needs one run of each method, and seeds {only} have only one")
-    common = sorted(seeds[EX4_METHODS[0]])
-    if len(common) < MIN_SEEDS:
-        return hint(f"{len(common)} seeds: the book draws a conclusion only from at least {MIN_SEEDS} paired seeds")
-    masked = np.array([per_seed[EX4_METHODS[0]][seed] for seed in common])
-    complete = np.array([per_seed[EX4_METHODS[1]][seed] for seed in common])
-    if np.all(masked == complete):
-        return hint("both methods gave the same accuracy in every seed: did the complete-rows runs really drop rows?")
-    interval = answer["interval"]
-    try:
-        low, high = (float(value) for value in interval)
-    except (TypeError, ValueError):
-        return hint("answer['interval'] should be two numbers (low, high)")
-    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
-        return hint(f"answer['interval'] should be two finite numbers with low <= high, got {interval!r}")
-    expected = _t_interval(masked - complete)
-    if not np.allclose((low, high), expected, rtol=1e-5, atol=1e-9):
-        return _ex4_interval_hint((low, high), masked, complete)
-    clear = answer["clear"]
-    if not isinstance(clear, bool | np.bool_):
-        return hint(f"answer['clear'] should be True or False, got {type(clear).__name__}")
-    excludes_zero = expected[0] > 0 or expected[1] < 0
-    if bool(clear) != excludes_zero:
-        if clear:
-            return hint("a difference is clear only when its 95% interval excludes zero; this one does not")
-        return hint("this interval excludes zero, so the difference is clear (whatever its size)")
-    return passed(
-        f"the protocol holds: {len(common)} paired seeds, the 95% t-interval of masked - complete rows, "
-        "and a verdict that follows from it. Now say in words what it means for the sex task."
-    )
+    return check_paired_comparison(answer, methods=EX4_METHODS, metric=EX4_METRIC, lower_is_better=False)
