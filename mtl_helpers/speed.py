@@ -34,6 +34,10 @@ Adding a method (say an XLA-compiled loop) means writing a context manager
 ``factory(workload) -> run`` and adding it to :data:`METHODS` (and its modes
 to :data:`SUPPORTED_MODES`); :func:`measure_speed` does the rest.
 
+To time any other training code (chapter 1 times its own linear model this
+way), write a function that runs a fixed number of steps and pass it to
+:func:`time_run`: it applies the same warm-up and median rule.
+
 Examples
 --------
 >>> result = measure_speed("tf_function", "alternating", steps=20, repeats=2)
@@ -72,6 +76,7 @@ __all__ = [
     "make_workload",
     "measure_speed",
     "plot_speeds",
+    "time_run",
 ]
 
 Mode = Literal["alternating", "joint"]
@@ -294,15 +299,19 @@ class SpeedResult:
     Attributes
     ----------
     method : str
-        A key of :data:`METHODS`.
+        A key of :data:`METHODS`, or the name given to :func:`time_run`.
     mode : str
-        ``"alternating"`` or ``"joint"``.
+        ``"alternating"`` or ``"joint"`` for :func:`measure_speed`; any label
+        (``""`` for none) for :func:`time_run`.
     steps_per_second : float
         Median over the timed repeats.
     repeats : tuple of float
         Steps per second of each timed repeat, in order.
     steps : int
         Training steps per repeat.
+    warmup_seconds : tuple of float, default ()
+        Wall-clock seconds of each untimed warm-up run, in order; the first
+        includes tracing (and XLA's compilation) when the method has any.
     """
 
     method: str
@@ -310,9 +319,69 @@ class SpeedResult:
     steps_per_second: float
     repeats: tuple[float, ...]
     steps: int
+    warmup_seconds: tuple[float, ...] = ()
 
     def __str__(self) -> str:
-        return f"{self.method} ({self.mode}): {self.steps_per_second:.3g} steps/s"
+        label = f"{self.method} ({self.mode})" if self.mode else self.method
+        return f"{label}: {self.steps_per_second:.3g} steps/s"
+
+
+def time_run(
+    run: Callable[[], object],
+    *,
+    steps: int,
+    method: str,
+    mode: str = "",
+    repeats: int = 3,
+    warmup: int = 1,
+) -> SpeedResult:
+    """Time ``run()``, which trains ``steps`` steps, and return its steps per second.
+
+    The first ``warmup`` calls are timed separately (tracing, compiling,
+    building optimizer slots) and reported in ``warmup_seconds``; the result
+    is the median over the next ``repeats`` calls.
+
+    Parameters
+    ----------
+    run : callable
+        ``run()`` performs ``steps`` training steps; its return value is
+        ignored. Prepare data and models before: only the calls are timed.
+    steps : int
+        Training steps one call of ``run`` performs.
+    method : str
+        A name for the way the steps are run, e.g. ``"eager"``.
+    mode : str, default ""
+        An optional second label (what is trained).
+    repeats : int, default 3
+        Timed calls; the result is their median.
+    warmup : int, default 1
+        Untimed calls first; may be 0.
+
+    Returns
+    -------
+    SpeedResult
+
+    Examples
+    --------
+    >>> result = time_run(lambda: sum(range(1000)), steps=1000, method="python sum")
+    >>> result.method, result.steps, len(result.repeats), len(result.warmup_seconds)
+    ('python sum', 1000, 3, 1)
+    """
+    if not callable(run):
+        raise TypeError(f"run must be a function that runs the steps, got {type(run).__name__}")
+    steps = positive_int(steps, name="steps")
+    repeats = positive_int(repeats, name="repeats")
+    warmup = non_negative_int(warmup, name="warmup")
+    if not isinstance(method, str) or not isinstance(mode, str):
+        raise TypeError(f"method and mode must be str, got {type(method).__name__} and {type(mode).__name__}")
+    warmup_seconds, seconds = [], []
+    for times, count in ((warmup_seconds, warmup), (seconds, repeats)):
+        for _ in range(count):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+    rates = tuple(steps / max(second, 1e-9) for second in seconds)
+    return SpeedResult(method, mode, float(statistics.median(rates)), rates, steps, tuple(warmup_seconds))
 
 
 def measure_speed(
@@ -362,16 +431,8 @@ def measure_speed(
     repeats = positive_int(repeats, name="repeats")
     warmup = non_negative_int(warmup, name="warmup")
     workload = make_workload(mode, steps, batch_size=batch_size, seed=seed, steps_per_execution=steps_per_execution)
-    seconds = []
     with METHODS[method](workload) as run:
-        for _ in range(warmup):
-            run()
-        for _ in range(repeats):
-            start = time.perf_counter()
-            run()
-            seconds.append(time.perf_counter() - start)
-    rates = tuple(workload.steps / max(second, 1e-9) for second in seconds)
-    return SpeedResult(method, mode, float(statistics.median(rates)), rates, workload.steps)
+        return time_run(run, steps=workload.steps, method=method, mode=mode, repeats=repeats, warmup=warmup)
 
 
 def plot_speeds(results: Sequence[SpeedResult], *, ax: Axes | None = None) -> Axes:
@@ -382,7 +443,9 @@ def plot_speeds(results: Sequence[SpeedResult], *, ax: Axes | None = None) -> Ax
     Parameters
     ----------
     results : sequence of SpeedResult
-        From :func:`measure_speed`; methods appear in the given order.
+        From :func:`measure_speed` or :func:`time_run`; methods appear in
+        the given order, one colour per mode (a legend when there are
+        several).
     ax : matplotlib Axes, optional
 
     Returns
@@ -399,10 +462,11 @@ def plot_speeds(results: Sequence[SpeedResult], *, ax: Axes | None = None) -> Ax
     if not isinstance(ax, Axes):
         raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
     methods = list(dict.fromkeys(result.method for result in results))
-    modes = [mode for mode in MODES if any(result.mode == mode for result in results)]
+    seen = list(dict.fromkeys(result.mode for result in results))
+    modes = [mode for mode in MODES if mode in seen] + [mode for mode in seen if mode not in MODES]
     width = 0.8 / len(modes)
     for number, mode in enumerate(modes):
-        color = PALETTE[2 + number]
+        color = PALETTE[(2 + number) % len(PALETTE)]
         label = mode
         for result in (r for r in results if r.mode == mode):
             x = methods.index(result.method) + (number - (len(modes) - 1) / 2) * width

@@ -445,8 +445,10 @@ def graded_test(exercise: str, answer: str) -> str:
         f'_verdict = mtl_helpers.checks.evaluate("{exercise}", {answer})\n'
         f'assert _verdict.passed, _verdict.line("{exercise}")\n'
         "### BEGIN HIDDEN TESTS\n"
-        "import importlib as _importlib\n"
-        '_grading = _importlib.reload(_importlib.import_module("mtl_helpers.checks._grading"))\n'
+        "import importlib.util as _util\n"
+        '_spec = _util.find_spec("mtl_helpers.checks._grading")\n'
+        "_grading = _util.module_from_spec(_spec)\n"
+        "_spec.loader.exec_module(_grading)  # a fresh copy: nothing an answer cell changed counts\n"
         f'_verdict = _grading.fresh_evaluate("{exercise}", {answer})\n'
         f'assert _verdict.passed, _verdict.line("{exercise}")\n'
         "### END HIDDEN TESTS"

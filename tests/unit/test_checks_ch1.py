@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import mtl_helpers
 from mtl_helpers import tf
 from mtl_helpers.checks import ch1, evaluate
 from mtl_helpers.checks._core import NOT_ATTEMPTED
@@ -49,6 +50,47 @@ def test_ex1_wrong_answers_get_named_hints(answer_fn, fragment: str) -> None:
     result = evaluate("ch1.ex1", answer_fn)
     assert not result.passed and result.attempted
     assert fragment in result.message
+
+
+def _loss_by_tensorflow(x, w, y):
+    return tf.square(y - tf.matmul(x, w)).numpy()
+
+
+def _loss_by_session(x, w, y):
+    return mtl_helpers.checks.ch1._article_loss(x, w, y)  # what the check itself computes
+
+
+def _numpy_helper(x, w, y):
+    return (y - x @ w) ** 2
+
+
+@pytest.mark.parametrize(
+    "answer_fn",
+    [
+        _loss_by_tensorflow,  # the right numbers, by the method the exercise rules out
+        lambda x, w, y: np.asarray(tf.pow(tf.add(y, -tf.matmul(x, w)), 2)),
+        _loss_by_session,  # mtl_helpers' own graph
+        lambda x, w, y: _loss_by_tensorflow(x, w, y),  # hidden in a helper function
+    ],
+)
+def test_ex1_tensorflow_is_refused(answer_fn) -> None:
+    ones = np.ones((10, 10), np.float32), np.ones((10, 1), np.float32), np.ones((10, 1), np.float32)
+    assert np.allclose(answer_fn(*ones), 81.0)  # the right numbers
+    result = evaluate("ch1.ex1", answer_fn)
+    assert not result.passed and result.attempted and "NumPy only" in result.message
+
+
+def test_ex1_numpy_helpers_are_allowed() -> None:
+    assert evaluate("ch1.ex1", lambda x, w, y: _numpy_helper(x, w, y)).passed
+    assert evaluate("ch1.ex1", lambda x, w, y: np.power(np.add(y, -np.matmul(x, w)), 2)).passed
+
+
+def test_names_used_reads_nested_code_and_helpers() -> None:
+    assert ch1.names_used(lambda x: np.sum(x**2)) == {"np", "sum"}
+    assert "tf" in ch1.names_used(lambda x: [tf.square(v) for v in x])  # inside a comprehension
+    assert {"tf", "square", "matmul"} <= ch1.names_used(lambda x, w, y: _loss_by_tensorflow(x, w, y))
+    assert ch1.names_used(len) == set()  # a built-in has no Python code
+    assert "reduce_sum" in ch1.names_used(tf.function(lambda x: tf.reduce_sum(x)))
 
 
 def test_ex1_result_instead_of_function() -> None:

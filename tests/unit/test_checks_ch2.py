@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mtl_helpers import TwoHeadNet, article_batch, tf
+from mtl_helpers import TwoHeadNet, tf
 from mtl_helpers.checks import evaluate
 from mtl_helpers.checks._core import NOT_ATTEMPTED
 
@@ -21,7 +21,7 @@ def test_none_and_stubs_are_not_attempted(exercise: str) -> None:
     for answer in (None, ...):
         result = evaluate(exercise, answer)
         assert not result.passed and not result.attempted and result.message == NOT_ATTEMPTED
-    if exercise == "ch2.ex5":
+    if exercise in ("ch2.ex1", "ch2.ex3", "ch2.ex5"):  # function answers
         result = evaluate(exercise, _stub)
         assert not result.passed and not result.attempted
 
@@ -29,29 +29,58 @@ def test_none_and_stubs_are_not_attempted(exercise: str) -> None:
 # --- ex1: parameters per part ---------------------------------------------------------------------------------
 
 
+def _counts(in_dim, shared_units, head_units):
+    return {
+        "shared": in_dim * shared_units + shared_units,
+        "y1": shared_units * head_units + head_units,
+        "y2": shared_units * head_units + head_units,
+    }
+
+
 def test_ex1_right_answer_passes() -> None:
-    assert evaluate("ch2.ex1", {"shared": 10 * 20 + 20, "y1": 20 * 20 + 20, "y2": 20 * 20 + 20}).passed
-    assert evaluate("ch2.ex1", {"shared": np.int64(220), "y1": 420, "y2": 420}).passed
+    assert evaluate("ch2.ex1", _counts).passed
+    as_numpy = lambda i, s, h: {k: np.int64(v) for k, v in _counts(i, s, h).items()}  # noqa: E731
+    assert evaluate("ch2.ex1", as_numpy).passed
 
 
 @pytest.mark.parametrize(
-    ("answer", "fragment"),
+    ("answer_fn", "fragment"),
     [
-        ([220, 420, 420], "should be a dict"),
-        ({"shared": 220, "y1": 420}, "exactly the keys"),
-        ({"shared": 220.0, "y1": 420, "y2": 420}, "whole number"),
-        ({"shared": True, "y1": 420, "y2": 420}, "whole number"),
-        ({"shared": 200, "y1": 420, "y2": 420}, "weight matrix only"),
-        ({"shared": 220, "y1": 400, "y2": 400}, "weight matrix only"),
-        ({"shared": 230, "y1": 420, "y2": 420}, "'shared'] is off"),
-        ({"shared": 220, "y1": 420, "y2": 440}, "'y2'] is off"),
+        (lambda i, s, h: list(_counts(i, s, h).values()), "should return a dict"),
+        (lambda i, s, h: {"shared": i * s + s, "y1": s * h + h}, "exactly the keys"),
+        (lambda i, s, h: {k: float(v) for k, v in _counts(i, s, h).items()}, "whole number"),
+        (lambda i, s, h: {**_counts(i, s, h), "shared": True}, "whole number"),
+        (lambda i, s, h: {**_counts(i, s, h), "shared": i * s}, "weight matrix only"),
+        (lambda i, s, h: {"shared": i * s + s, "y1": s * h, "y2": s * h}, "weight matrix only"),
+        # a bias as wide as the shared layer: right only when the widths are equal
+        (lambda i, s, h: {"shared": i * s + s, "y1": s * h + s, "y2": s * h + s}, "as many entries as"),
+        (lambda i, s, h: {**_counts(i, s, h), "shared": i * s + i}, "'shared'] is off"),
+        (lambda i, s, h: {**_counts(i, s, h), "y2": 440}, "'y2'] is off"),
+        (lambda i, s, h: i.nothing, "raised AttributeError"),
     ],
 )
-def test_ex1_wrong_answers_get_hints(answer: object, fragment: str) -> None:
-    result = evaluate("ch2.ex1", answer)
+def test_ex1_wrong_answers_get_hints(answer_fn, fragment: str) -> None:
+    result = evaluate("ch2.ex1", answer_fn)
     assert not result.passed and result.attempted and fragment in result.message
-    if not isinstance(answer, dict) or all(type(value) is int for value in answer.values()):
+    if fragment != "whole number":  # that hint quotes the student's own value
         assert "220" not in result.message and "420" not in result.message
+
+
+def test_ex1_counting_with_a_model_is_refused() -> None:
+    from mtl_helpers import network_spec
+
+    def by_model(in_dim, shared_units, head_units):
+        net = TwoHeadNet(in_dim, shared_units, head_units, use_bias=True)
+        return network_spec(net).parameter_counts()
+
+    assert evaluate("ch2.ex1", lambda i, s, h: _counts(i, s, h)).passed  # the check itself accepts the values
+    result = evaluate("ch2.ex1", by_model)
+    assert not result.passed and "arithmetic" in result.message
+
+
+def test_ex1_result_instead_of_function() -> None:
+    result = evaluate("ch2.ex1", {"shared": 220, "y1": 420, "y2": 420})
+    assert not result.passed and "pass the function itself" in result.message
 
 
 # --- ex2: variables reached by task y2's loss -----------------------------------------------------------------
@@ -91,42 +120,53 @@ def test_ex2_wrong_answers_get_hints(answer: object, fragment: str) -> None:
 # --- ex3: l2_loss by NumPy ------------------------------------------------------------------------------------
 
 
-def _ex3_error(task: str = "y1") -> np.ndarray:
-    net = TwoHeadNet(seed=0)
-    batch = article_batch(np.random.default_rng(2))
-    return batch[task] - net(batch["x"])[task].numpy()
+def _half_sum(target, prediction):
+    return 0.5 * np.sum((target - prediction) ** 2)
 
 
-def test_ex3_right_answer_passes() -> None:
-    error = _ex3_error()
-    assert evaluate("ch2.ex3", 0.5 * np.sum(error**2)).passed
-    assert evaluate("ch2.ex3", float(np.sum(error.astype(np.float64) ** 2) / 2)).passed
+def test_ex3_right_answers_pass() -> None:
+    assert evaluate("ch2.ex3", _half_sum).passed
+    assert evaluate("ch2.ex3", lambda t, p: float(np.sum((p.astype(np.float64) - t) ** 2) / 2)).passed
+    assert evaluate("ch2.ex3", lambda t, p: np.square(t - p).sum() / 2).passed
 
 
 @pytest.mark.parametrize(
-    ("make_answer", "fragment"),
+    ("answer_fn", "fragment"),
     [
-        (lambda e: np.sum(e**2), "constant factor of 2"),
-        (lambda e: np.mean(e**2), "constant factor of 0.01"),
-        (lambda e: -0.5 * np.sum(e**2), "wrong sign"),
-        (lambda e: np.sqrt(np.sum(e**2)), "square root"),
-        (lambda e: np.sqrt(0.5 * np.sum(e**2)), "square root"),
-        (lambda e: 0.5 * np.sum(e**2) + 1.0, "not the expected value"),
-        (lambda e: 0.5 * e**2, "forget to reduce"),
-        (lambda e: np.array([0.5 * np.sum(e**2)]), "single number"),
-        (lambda e: "12.5", "text"),
-        (lambda e: {"y1": 1.0}, "dict"),
-        (lambda e: tf.constant(0.5 * np.sum(e**2)), "TensorFlow tensor"),
+        (lambda t, p: np.sum((t - p) ** 2), "constant factor of 2"),
+        (lambda t, p: np.mean((t - p) ** 2), "constant factor"),
+        (lambda t, p: -_half_sum(t, p), "wrong sign"),
+        (lambda t, p: np.sqrt(np.sum((t - p) ** 2)), "square root"),
+        (lambda t, p: np.sqrt(_half_sum(t, p)), "square root"),
+        (lambda t, p: _half_sum(t, p) + 1.0, "not the expected value"),
+        (lambda t, p: 0.5 * (t - p) ** 2, "forget to reduce"),
+        (lambda t, p: np.array([_half_sum(t, p)]), "single number"),
+        (lambda t, p: 0.5 * np.sum(t**2), "not the expected value"),  # the eager l2_loss(Y1, Y1_layer) slip
+        (lambda t, p: "12.5", "text"),
+        (lambda t, p: {"y1": 1.0}, "dict"),
+        (lambda t, p: t.nothing, "raised AttributeError"),
     ],
 )
-def test_ex3_wrong_answers_get_hints(make_answer, fragment: str) -> None:
-    result = evaluate("ch2.ex3", make_answer(_ex3_error()))
-    assert not result.passed and result.attempted and fragment in result.message
+def test_ex3_wrong_answers_get_hints(answer_fn, fragment: str) -> None:
+    result = evaluate("ch2.ex3", answer_fn)
+    assert not result.passed and result.attempted and fragment in result.message, result.message
 
 
-def test_ex3_other_tasks_loss_is_named() -> None:
-    result = evaluate("ch2.ex3", 0.5 * np.sum(_ex3_error("y2") ** 2))
-    assert not result.passed and "task y2" in result.message
+@pytest.mark.parametrize(
+    "answer_fn",
+    [
+        lambda t, p: float(tf.nn.l2_loss(t - p)),  # the right value, by the method ruled out
+        lambda t, p: tf.reduce_sum(tf.square(t - p)).numpy() / 2,
+    ],
+)
+def test_ex3_tensorflow_is_refused(answer_fn) -> None:
+    result = evaluate("ch2.ex3", answer_fn)
+    assert not result.passed and "NumPy only" in result.message
+
+
+def test_ex3_only_the_function_counts() -> None:
+    result = evaluate("ch2.ex3", 12.5)
+    assert not result.passed and "pass the function itself" in result.message
 
 
 # --- ex4: a three-head Keras model ----------------------------------------------------------------------------
@@ -206,7 +246,7 @@ def test_ex5_right_answer_passes() -> None:
         (lambda net, batch: _gradient(net, batch).T, "transposed"),
         (lambda net, batch: _gradient(net, batch) + 1.0, "same amount everywhere"),
         (lambda net, batch: _gradient(net, batch) * (1 + np.eye(*_gradient(net, batch).shape)), "values differ"),
-        (lambda net, batch: tf.constant(_gradient(net, batch)), "TensorFlow tensor"),
+        (lambda net, batch: tf.constant(_gradient(net, batch)), "by hand"),  # it uses tf
         (lambda net, batch: "gradient", "NumPy array"),
         (lambda net, batch: net.nothing, "raised AttributeError"),
     ],
@@ -214,6 +254,19 @@ def test_ex5_right_answer_passes() -> None:
 def test_ex5_wrong_functions_get_hints(answer_fn, fragment: str) -> None:
     result = evaluate("ch2.ex5", answer_fn)
     assert not result.passed and result.attempted and fragment in result.message
+
+
+def _gradient_by_tape(net, batch):
+    with tf.GradientTape() as tape:
+        loss = net.losses(batch)["y1"]
+    return tape.gradient(loss, net.shared).numpy()
+
+
+def test_ex5_tensorflow_gradients_are_refused() -> None:
+    result = evaluate("ch2.ex5", _gradient_by_tape)  # right values, by the method ruled out
+    assert not result.passed and "by hand" in result.message and "GradientTape" in result.message
+    result = evaluate("ch2.ex5", lambda net, batch: _gradient_by_tape(net, batch))
+    assert not result.passed and "by hand" in result.message
 
 
 def test_ex5_result_instead_of_function_gets_a_hint() -> None:

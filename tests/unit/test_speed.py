@@ -11,7 +11,16 @@ import numpy as np
 import pytest
 
 from mtl_helpers import speed
-from mtl_helpers.speed import METHODS, MODES, SUPPORTED_MODES, SpeedResult, make_workload, measure_speed, plot_speeds
+from mtl_helpers.speed import (
+    METHODS,
+    MODES,
+    SUPPORTED_MODES,
+    SpeedResult,
+    make_workload,
+    measure_speed,
+    plot_speeds,
+    time_run,
+)
 
 CASES = [(method, mode) for method in METHODS for mode in SUPPORTED_MODES[method]]
 
@@ -24,6 +33,7 @@ def test_each_method_runs_and_reports_positive_speed(method: str, mode: str) -> 
     assert len(result.repeats) == 2 and all(rate > 0 and np.isfinite(rate) for rate in result.repeats)
     assert min(result.repeats) <= result.steps_per_second <= max(result.repeats)
     assert method in str(result) and "steps/s" in str(result)
+    assert len(result.warmup_seconds) == 1 and result.warmup_seconds[0] > 0
 
 
 def test_warmup_may_be_zero() -> None:
@@ -99,3 +109,45 @@ def test_plot_speeds() -> None:
         plot_speeds([{"method": "eager"}])
     with pytest.raises(TypeError, match="Axes"):
         plot_speeds(results, ax="axes")
+
+
+def test_time_run_times_any_function() -> None:
+    calls = []
+    result = time_run(lambda: calls.append(1), steps=5, method="append", repeats=3, warmup=2)
+    assert len(calls) == 5  # 2 warm-up calls, then 3 timed ones
+    assert (result.method, result.mode, result.steps) == ("append", "", 5)
+    assert len(result.repeats) == 3 and len(result.warmup_seconds) == 2
+    assert min(result.repeats) <= result.steps_per_second <= max(result.repeats)
+    assert str(result).startswith("append: ")  # no empty "()" for a missing mode
+    labelled = time_run(lambda: None, steps=1, method="noop", mode="linear", repeats=1, warmup=0)
+    assert str(labelled).startswith("noop (linear): ") and labelled.warmup_seconds == ()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "fragment"),
+    [
+        ({"run": "not callable"}, TypeError, "run must be a function"),
+        ({"steps": 0}, ValueError, "steps must be >= 1"),
+        ({"repeats": 0}, ValueError, "repeats must be >= 1"),
+        ({"warmup": -1}, ValueError, "warmup must be >= 0"),
+        ({"method": 3}, TypeError, "method and mode must be str"),
+    ],
+)
+def test_time_run_refuses_bad_arguments(kwargs: dict, error: type, fragment: str) -> None:
+    with pytest.raises(error, match=fragment):
+        time_run(**{"run": lambda: None, "steps": 2, "method": "noop", **kwargs})
+
+
+def test_plot_speeds_with_any_mode_label() -> None:
+    results = [
+        SpeedResult("eager", "", 100.0, (100.0,), 10),
+        SpeedResult("compiled loop", "", 5000.0, (5000.0,), 10),
+    ]
+    ax = plot_speeds(results)
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["eager", "compiled\nloop"]
+    assert ax.get_legend() is None and len(ax.patches) == 2
+    mixed = [*results, SpeedResult("eager", "joint", 80.0, (80.0,), 10)]
+    ax = plot_speeds(mixed)
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["joint"]  # "" has no entry
+    assert len(ax.patches) == 3
+    plt.close("all")

@@ -245,16 +245,27 @@ def test_graded_test_passes_a_right_answer_and_says_why_a_wrong_one_fails() -> N
 def test_a_one_line_cheat_scores_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """An answer cell that replaces the checks' verdicts must not pass the hidden test."""
     import mtl_helpers
+    import mtl_helpers.stats
     from mtl_helpers.checks import _core
 
     always = lambda exercise_id, answer: _core.passed("cheat")  # noqa: E731
     monkeypatch.setattr(mtl_helpers.checks, "evaluate", always)
     monkeypatch.setattr(_core, "evaluate", always)
     monkeypatch.setitem(_core._REGISTRY, "ch5.ex1", lambda answer: _core.passed("cheat"))
+    monkeypatch.setattr(mtl_helpers.stats, "MIN_SEEDS", 2)
     with pytest.raises(AssertionError, match=r"ch5\.ex1"):
         _run_graded_test("ch5.ex1", 0.5)  # the visible test is fooled; the hidden one is not
-    assert mtl_helpers.checks.exercise_ids() == sorted(mtl_helpers.checks.exercise_ids())  # every chapter still there
-    assert {"ch1.ex1", "ch3.ex5", "ch5.ex1"} <= set(_core.exercise_ids())
+
+
+def test_grading_leaves_the_kernels_modules_as_they_were() -> None:
+    import sys
+
+    from mtl_helpers.checks import _core
+
+    before = {name: module for name, module in sys.modules.items() if name.startswith("mtl_helpers")}
+    _run_graded_test("ch5.ex1", 200 ** (1 / 3) / (5000 ** (1 / 3) + 200 ** (1 / 3)))
+    after = {name: module for name, module in sys.modules.items() if name.startswith("mtl_helpers")}
+    assert after == before and _core.CheckResult is sys.modules["mtl_helpers.checks._core"].CheckResult
 
 
 def _as_if_run(student: nbformat.NotebookNode) -> nbformat.NotebookNode:
