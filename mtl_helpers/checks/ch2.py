@@ -13,7 +13,7 @@
 Every expected value is computed here from the helpers; none is typed in.
 Exercises 1, 3 and 5 rule out a method (a model, TensorFlow), so their
 checks also read the names the answer's code uses
-(:func:`mtl_helpers.checks.ch1.names_used`).
+(:func:`mtl_helpers.checks._code.names_used`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from mtl_helpers._tensorflow import tf
+from mtl_helpers.checks._code import TENSORFLOW_NAMES, forbidden_names
 from mtl_helpers.checks._core import (
     CheckResult,
     compare_arrays,
@@ -32,7 +33,6 @@ from mtl_helpers.checks._core import (
     passed,
     register,
 )
-from mtl_helpers.checks.ch1 import TENSORFLOW_NAMES, forbidden_names
 from mtl_helpers.data import article_batch
 from mtl_helpers.gradient_maps import gradient_map
 from mtl_helpers.models import TwoHeadNet

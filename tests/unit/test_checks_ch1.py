@@ -8,6 +8,7 @@ import pytest
 import mtl_helpers
 from mtl_helpers import tf
 from mtl_helpers.checks import ch1, evaluate
+from mtl_helpers.checks._code import names_used
 from mtl_helpers.checks._core import NOT_ATTEMPTED
 
 
@@ -86,11 +87,11 @@ def test_ex1_numpy_helpers_are_allowed() -> None:
 
 
 def test_names_used_reads_nested_code_and_helpers() -> None:
-    assert ch1.names_used(lambda x: np.sum(x**2)) == {"np", "sum"}
-    assert "tf" in ch1.names_used(lambda x: [tf.square(v) for v in x])  # inside a comprehension
-    assert {"tf", "square", "matmul"} <= ch1.names_used(lambda x, w, y: _loss_by_tensorflow(x, w, y))
-    assert ch1.names_used(len) == set()  # a built-in has no Python code
-    assert "reduce_sum" in ch1.names_used(tf.function(lambda x: tf.reduce_sum(x)))
+    assert names_used(lambda x: np.sum(x**2)) == {"np", "sum"}
+    assert "tf" in names_used(lambda x: [tf.square(v) for v in x])  # inside a comprehension
+    assert {"tf", "square", "matmul"} <= names_used(lambda x, w, y: _loss_by_tensorflow(x, w, y))
+    assert names_used(len) == set()  # a built-in has no Python code
+    assert "reduce_sum" in names_used(tf.function(lambda x: tf.reduce_sum(x)))
 
 
 def test_ex1_result_instead_of_function() -> None:
