@@ -173,9 +173,10 @@ def check_paired_comparison(
         return _interval_slip((low, high), a, b, methods)
     allowed = conclusions(methods)
     conclusion = answer["conclusion"]
-    if not isinstance(conclusion, str) or conclusion.strip().lower().rstrip(".") not in allowed:
+    normalized = {text.lower(): text for text in allowed}  # the labels may have capitals ("MMoE better")
+    if not isinstance(conclusion, str) or conclusion.strip().lower().rstrip(".") not in normalized:
         return hint(f"answer['conclusion'] should be one of {list(allowed)}")
-    conclusion = conclusion.strip().lower().rstrip(".")
+    conclusion = normalized[conclusion.strip().lower().rstrip(".")]
     clear = expected[0] > 0 or expected[1] < 0
     a_wins = (expected[1] < 0) == lower_is_better  # a's values lower, and lower is better (or the reverse)
     verdict = allowed[2] if not clear else allowed[0] if a_wins else allowed[1]

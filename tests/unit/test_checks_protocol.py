@@ -185,3 +185,17 @@ def test_records_of_other_methods_are_ignored() -> None:
     answer = _ex5_answer(weighted, equal)
     answer["records"] = answer["records"] + [{"method": "third", "seed": 0, "y2": 1.0}]
     assert _check(answer).passed
+
+
+def test_method_labels_with_capitals() -> None:
+    from mtl_helpers import compare_paired
+
+    weighted, equal = _ex5_values()
+    comparison = compare_paired(weighted, equal, names=("MMoE", "Shared bottom"))
+    records = [{"method": m, "seed": s, "y2": float(v)} for m, values in (("MMoE", weighted), ("Shared bottom", equal))
+               for s, v in enumerate(values)]
+    answer = {"records": records, "interval": (comparison.low, comparison.high), "conclusion": comparison.verdict}
+    result = check_paired_comparison(answer, methods=("MMoE", "Shared bottom"), metric="y2")
+    assert result.passed, result.message
+    assert check_paired_comparison(answer | {"conclusion": "shared bottom better"}, methods=("MMoE", "Shared bottom"),
+                                   metric="y2").passed
