@@ -40,7 +40,7 @@ def _glossary_terms() -> list[str]:
 def _term_target(reference: str) -> str:
     """``{term}`text <Target>``` links to Target, ``{term}`Target``` to Target."""
     match = re.search(r"<([^>]+)>\s*$", reference)
-    return (match.group(1) if match else reference).strip().lower()
+    return " ".join((match.group(1) if match else reference).split()).lower()
 
 
 def test_every_bibliography_entry_is_cited_somewhere() -> None:
