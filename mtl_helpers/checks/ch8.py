@@ -189,8 +189,7 @@ def _check_ex2(answer_fn: Callable[..., Any]) -> CheckResult:
 # ---------------------------------------------------------------- exercise 3
 
 #: Exercise 3's method labels and the field compared (the mean of the two tasks' test MSE);
-#: the interval is that of the mean of ``mmoe - shared bottom`` over the seeds. (Lower-case
-#: labels: the shared check compares conclusions in lower case.)
+#: the interval is that of the mean of ``mmoe - shared bottom`` over the seeds.
 EX3_METHODS: tuple[str, str] = ("mmoe", "shared bottom")
 EX3_METRIC: str = "mse"
 
