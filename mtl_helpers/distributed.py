@@ -147,22 +147,24 @@ def _program(function: Callable[..., Any]) -> str:
         raise TypeError(f"the source of {function.__name__} is not available ({error}); define it in a file or cell") from None
     return "\n".join(
         [
-            "import json, signal, sys",
+            "import json, os, signal, sys",
             "if hasattr(signal, 'alarm'):",
             "    signal.alarm(int(sys.argv[2]))  # ends this process even if its parent is gone",
             source,
             f"_result = {function.__name__}(**json.loads(sys.argv[1]))",
             f"print({RESULT_MARKER!r} + json.dumps(_result), flush=True)",
+            "sys.stderr.flush()",
+            "os._exit(0)  # skip the interpreter's teardown: after an aborted collective, TensorFlow's can crash",
         ]
     )
 
 
 def _stop(process: subprocess.Popen) -> None:
-    """Kill ``process`` and everything it started (its process group), then reap it."""
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
+    """Kill ``process`` and everything it started (its process group, which may outlive it), then reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):  # the group is gone already
+        if process.poll() is None:
             process.kill()
     process.wait()
 
