@@ -1,24 +1,37 @@
-"""Training-loop benchmark: the article's ``Session`` against TensorFlow 2.
+"""Training-loop benchmark: the article's ``Session`` against TensorFlow 2, and seeds in one call.
 
 Run with ``make benchmark`` (or ``python -m benchmarks.training_loops``).
 Trains the article's model (10 -> 20 -> 2 x 20, batches of 10) with every
 method of :mod:`mtl_helpers.speed`, for alternating and joint training, and
 prints steps per second (median of several timed repeats after warm-up)
-side by side, with each method's ratio to the ``Session`` baseline.
+side by side, with each method's ratio to the ``Session`` baseline. Then it
+measures the seed curve of :mod:`benchmarks.seed_curve`: S seeds trained in
+one compiled loop against S runs one after another, with and without XLA.
 
 Keras ``fit`` is measured at several ``steps_per_execution`` and reported at
 its best. It trains one summed loss, so it has no alternating variant.
+
+``--json PATH`` writes every figure and the machine to a JSON file (keys
+``methods.<name>.<alternating|joint>.steps_per_s`` and ``.ratio_to_session``,
+``seeds.<S>.seed_steps_per_s`` and ``.ratio_to_sequential``, ``seeds_xla``
+likewise, ``machine``); ``--readme README.md`` then rewrites the README's
+figures from it (see :mod:`benchmarks.readme`).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import os
 import platform
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import mtl_helpers
+from benchmarks import readme, seed_curve
 from mtl_helpers.speed import MODES, SUPPORTED_MODES, SpeedResult, measure_speed
 
 #: Steps per timed run: enough for each run to last a good fraction of a second.
@@ -99,14 +112,89 @@ def report(results: dict[str, dict[str, SpeedResult]]) -> str:
     return "\n".join(lines)
 
 
+def _cpu_model() -> str:
+    """The processor's model name (Linux), else the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown processor"
+
+
+def machine(load_start: float) -> dict[str, Any]:
+    """What the figures were measured on (no host name, no paths)."""
+    return {
+        "system": platform.system(),
+        "machine": platform.machine(),
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "tensorflow": mtl_helpers.tf.__version__,
+        "load_1min_start": round(load_start, 2),
+        "load_1min_end": round(os.getloadavg()[0], 2),
+    }
+
+
+def to_json(
+    results: dict[str, dict[str, SpeedResult]], curves: dict[str, list[seed_curve.SeedPoint]], *, load_start: float, quick: bool
+) -> dict[str, Any]:
+    """Every figure of the run, keyed ``methods.<name>.<mode>`` and ``seeds.<S>`` / ``seeds_xla.<S>``."""
+    methods: dict[str, dict[str, Any]] = {}
+    for mode, per_method in results.items():
+        session = per_method["session"].steps_per_second
+        for name, result in per_method.items():
+            entry = {
+                "steps_per_s": round(result.steps_per_second, 1),
+                "ratio_to_session": round(result.steps_per_second / session, 4),
+                "steps": result.steps,
+                "repeats_steps_per_s": [round(rate, 1) for rate in result.repeats],
+            }
+            if name == "keras_fit":
+                entry["steps_per_execution"] = int(result.method.rsplit("=", 1)[1].rstrip(")"))
+            methods.setdefault(name, {})[mode] = entry
+    output: dict[str, Any] = {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d"),
+        "machine": machine(load_start),
+        "quick": quick,
+        "model": "article: 10 -> 20 -> 2 x 20, batches of 10",
+        "methods": methods,
+    }
+    for key, points in curves.items():
+        output[key] = {str(point.seeds): point.as_json() for point in points}
+    return output
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: ``python -m benchmarks.training_loops [--quick]``."""
+    """Entry point: ``python -m benchmarks.training_loops [--quick] [--json PATH] [--readme README.md]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the steps and 3 repeats (for a smoke test)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write every figure and the machine to this JSON file")
+    parser.add_argument("--readme", type=Path, metavar="README", help="rewrite this README's figures from the run")
+    parser.add_argument("--no-seeds", action="store_true", help="skip the seed curve")
     args = parser.parse_args(argv)
+    load_start = os.getloadavg()[0]
     mtl_helpers.setup(seed=0)
-    results = run(scale=0.1 if args.quick else 1.0, repeats=3 if args.quick else 5)
+    scale, repeats = (0.1, 3) if args.quick else (1.0, 5)
+    results = run(scale=scale, repeats=repeats)
     print(report(results))
+    curves = {}
+    if not args.no_seeds:
+        log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+        for key, jit_compile in (("seeds", False), ("seeds_xla", True)):
+            curves[key] = seed_curve.measure_curve(jit_compile=jit_compile, scale=scale, repeats=3, log=log)
+        print(seed_curve.report({"without XLA": curves["seeds"], "with XLA": curves["seeds_xla"]}))
+    output = to_json(results, curves, load_start=load_start, quick=args.quick)
+    print(f"\nLoad average (1 minute): {output['machine']['load_1min_start']} at the start, "
+          f"{output['machine']['load_1min_end']} at the end; figures from a busy machine are low and noisy.")
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(output, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    if args.readme is not None:
+        readme.rewrite(args.readme, output)
+        print(f"rewrote the figures in {args.readme}")
     return 0
 
 

@@ -2,15 +2,12 @@
 
 S copies of :class:`~mtl_helpers.TwoHeadNet` are held as one float32 matrix
 ``theta`` of shape (S, n_parameters): row ``s`` is seed ``s``'s weights,
-flattened in the order of ``TwoHeadNet.get_weights()``. The forward pass
-splits the rows back into the network's matrices, now with a leading seed
-axis (``shared``: (S, in_dim, shared_units) ...), and runs every seed at once
-with batched matrix products.
-
-Adam is written out here rather than taken from Keras: Keras keeps one step
-count per optimizer, while S seeds that train different tasks at a step need
-one step count (and one set of moments) per seed and per task. The
-arithmetic is Keras 3's ``Adam.update_step`` operation for operation.
+flattened (see :class:`StackedNet` for the order). The forward pass splits
+the rows back into the network's matrices with a leading seed axis
+(``shared``: (S, in_dim, shared_units) ...) and runs every seed at once with
+batched matrix products. Adam is written out (:func:`adam_update`): Keras
+keeps one step count per optimizer, while seeds that train different tasks
+need one per seed and task. Its arithmetic is Keras 3's ``update_step``.
 """
 
 from __future__ import annotations
@@ -83,14 +80,14 @@ def stack(arrays: Sequence[np.ndarray], *, what: str, seeds: Sequence[int]) -> n
 
 
 def stack_task_datasets(
-    template: TwoHeadNet, seeds: Sequence[int], datasets: list[Any], schedules: list[list[str]]
+    template: TwoHeadNet, seeds: Sequence[int], datasets: list[Any], trained: list[set[str]]
 ) -> tuple[np.ndarray, np.ndarray, list[int], list[int]]:
     """Each run's data sets of alternating training, stacked for the batched loop.
 
-    Returns the inputs (S, n_rows, in_dim) and targets (S, n_rows, head_units)
-    of every trained task, one block of rows after another, and each task's
-    size and first row (size 1 for a task no schedule trains, as
-    ``AlternatingTrainer`` does).
+    ``trained`` holds the tasks each run's schedule trains. Returns the
+    inputs (S, n_rows, in_dim) and targets (S, n_rows, head_units) of every
+    trained task, one block of rows after another, and each task's size and
+    first row (size 1 for a task no schedule trains, as ``AlternatingTrainer`` does).
     """
     tasks = template.tasks
     for seed, data in zip(seeds, datasets, strict=True):
@@ -101,12 +98,12 @@ def stack_task_datasets(
             raise ValueError(f"the datasets of seed {seed} have unknown task names {unknown}; expected some of {list(tasks)}")
     xs, ys, sizes, offsets = [], [], [], []
     for task in tasks:
-        trained = [task in schedule for schedule in schedules]
-        if not any(trained):
+        trains_task = [task in tasks_of_run for tasks_of_run in trained]
+        if not any(trains_task):
             sizes.append(1)  # as AlternatingTrainer: a size no schedule uses
             offsets.append(0)
             continue
-        for seed, data, trains in zip(seeds, datasets, trained, strict=True):
+        for seed, data, trains in zip(seeds, datasets, trains_task, strict=True):
             if trains and task not in data:
                 raise ValueError(f"the schedule of seed {seed} trains {task!r} but its datasets have no {task!r} data set")
         arrays = {index: template.check_batch(data[task], [task]) for index, data in enumerate(datasets) if task in data}
@@ -125,6 +122,11 @@ def stack_task_datasets(
 
 class StackedNet:
     """S networks of one architecture as the rows of a parameter matrix.
+
+    A row holds the shared parameters first (``shared``, ``shared_bias``),
+    then each task's own (``y1``, ``y1_bias``, ``y2`` ...), then the extra
+    scalars: the parameters one task trains are the shared block and one
+    head block, each contiguous.
 
     Parameters
     ----------
@@ -145,68 +147,86 @@ class StackedNet:
                 raise ValueError(f"net_settings may not contain {key!r}: {hint}")
         self.settings = dict(settings)
         try:
-            self.template = TwoHeadNet(**settings)
+            self.template = net = TwoHeadNet(**settings)
         except TypeError as error:
             raise TypeError(f"net_settings must hold TwoHeadNet arguments: {error}") from None
-        self.tasks: tuple[str, ...] = self.template.tasks
-        self.shapes = {name: tuple(array.shape) for name, array in self.template.get_weights().items()}
-        self.names = [*self.shapes, *extra]
-        self.sizes = [int(np.prod(shape)) for shape in self.shapes.values()] + [1] * len(extra)
-        self.n_parameters = sum(self.sizes)
+        self.tasks: tuple[str, ...] = net.tasks
+        self.shapes = {name: tuple(array.shape) for name, array in net.get_weights().items()}
+        by_id = {id(net.shared): "shared", **{id(head): task for task, head in net.heads.items()}}
+        by_id.update({id(bias): f"{name}_bias" for name, bias in net.biases.items()})
+        self.shared_names = [by_id[id(variable)] for variable in net.shared_variables]
+        #: Each task's own parameters (``trainable_for(task)`` without the shared ones), same shapes for every task.
+        self.own_names = {
+            task: [by_id[id(v)] for v in net.trainable_for(task) if by_id[id(v)] not in self.shared_names] for task in self.tasks
+        }
+        self.names = [*self.shared_names, *[name for task in self.tasks for name in self.own_names[task]], *extra]
+        self.sizes = {name: int(np.prod(self.shapes.get(name, ()))) for name in self.names}
+        self.n_parameters = sum(self.sizes.values())
+        self.shared_size = sum(self.sizes[name] for name in self.shared_names)
+        self.own_size = sum(self.sizes[name] for name in self.own_names[self.tasks[0]])
 
     def initial_row(self, seed: int) -> np.ndarray:
         """Seed ``seed``'s initial network weights, flattened (the extra parameters excluded)."""
         self.template.initialize(seed)
-        return np.concatenate([array.reshape(-1) for array in self.template.get_weights().values()])
+        arrays = self.template.get_weights()
+        return np.concatenate([arrays[name].reshape(-1) for name in self.names if name in arrays])
 
-    def owned(self) -> np.ndarray:
-        """(n_tasks, n_parameters) bool: the parameters each task's loss trains (``trainable_for``)."""
-        net = self.template
-        by_id = {id(net.shared): "shared", **{id(head): task for task, head in net.heads.items()}}
-        by_id.update({id(bias): f"{name}_bias" for name, bias in net.biases.items()})
-        rows = []
-        for task in self.tasks:
-            names = {by_id[id(variable)] for variable in net.trainable_for(task)}
-            rows.append(np.concatenate([np.full(size, name in names) for name, size in zip(self.names, self.sizes, strict=True)]))
-        return np.stack(rows)
-
-    def unflatten(self, theta: tf.Tensor) -> dict[str, tf.Tensor]:
-        """Each parameter with a leading seed axis.
+    def unflatten(self, theta: tf.Tensor, names: Sequence[str] | None = None) -> dict[str, tf.Tensor]:
+        """The parameters ``names`` (default all) laid out in ``theta`` (S, their sizes), with a leading seed axis.
 
         ``{"shared": (S, in_dim, units), "shared_bias": (S, 1, units), ...,
         extra: (S,)}``: a bias gets a middle axis, ready to add to (S, n, units).
         """
+        names = self.names if names is None else names
         params = {}
-        for name, piece in zip(self.names, tf.split(theta, self.sizes, axis=1), strict=True):
+        for name, piece in zip(names, tf.split(theta, [self.sizes[name] for name in names], axis=1), strict=True):
             shape = self.shapes.get(name, ())
             params[name] = tf.reshape(piece, [-1, *shape] if len(shape) != 1 else [-1, 1, *shape])
         return params
 
-    def arrays(self, rows: np.ndarray) -> list[dict[str, np.ndarray]]:
-        """Per row of ``rows`` (S, n_parameters), the parameters keyed by name with their shapes."""
-        ends = np.cumsum(self.sizes)[:-1]
+    def arrays(self, rows: np.ndarray, names: Sequence[str] | None = None) -> list[dict[str, np.ndarray]]:
+        """Per row of ``rows`` (S, sizes of ``names``), the parameters keyed by name with their shapes."""
+        names = self.names if names is None else names
+        ends = np.cumsum([self.sizes[name] for name in names])[:-1]
         return [
-            {name: piece.reshape(self.shapes.get(name, ())) for name, piece in zip(self.names, np.split(row, ends), strict=True)}
+            {name: piece.reshape(self.shapes.get(name, ())) for name, piece in zip(names, np.split(row, ends), strict=True)}
             for row in rows
         ]
+
+    def hidden(self, params: Mapping[str, tf.Tensor], x: tf.Tensor) -> tf.Tensor:
+        """Every seed's shared layer (S, n, shared_units) for inputs ``x`` (S, n, in_dim)."""
+        pre_activation = tf.matmul(x, params["shared"])
+        if self.template.use_bias:
+            pre_activation += params["shared_bias"]
+        return tf.nn.relu(pre_activation)
+
+    def head(self, hidden: tf.Tensor, weights: tf.Tensor, bias: tf.Tensor | None) -> tf.Tensor:
+        """A head of every seed: (S, n, head_units) from ``hidden`` and weights (S, shared_units, head_units)."""
+        logits = tf.matmul(hidden, weights)
+        if bias is not None:
+            logits += bias
+        return tf.nn.relu(logits) if self.template.output_activation == "relu" else logits
 
     def forward(self, params: Mapping[str, tf.Tensor], x: tf.Tensor) -> dict[str, tf.Tensor]:
         """Every seed's predictions ``{task: (S, n, head_units)}`` for inputs ``x`` (S, n, in_dim).
 
         The operations of ``TwoHeadNet.__call__``, with batched matrix products.
         """
-        net = self.template
-        pre_activation = tf.matmul(x, params["shared"])
-        if net.use_bias:
-            pre_activation += params["shared_bias"]
-        hidden = tf.nn.relu(pre_activation)
-        outputs = {}
-        for task in self.tasks:
-            logits = tf.matmul(hidden, params[task])
-            if net.use_bias:
-                logits += params[f"{task}_bias"]
-            outputs[task] = tf.nn.relu(logits) if net.output_activation == "relu" else logits
-        return outputs
+        hidden = self.hidden(params, x)
+        bias = self.template.use_bias
+        return {task: self.head(hidden, params[task], params[f"{task}_bias"] if bias else None) for task in self.tasks}
+
+    def forward_own_task(self, own: tf.Tensor, x: tf.Tensor) -> tf.Tensor:
+        """Each seed's prediction (S, n, head_units) for its own task.
+
+        ``own`` (S, shared_size + own_size) holds each seed's shared
+        parameters and those of its task's head, laid out like
+        ``shared_names + own_names[task]`` (the same for every task).
+        """
+        first = self.tasks[0]
+        params = self.unflatten(own, [*self.shared_names, *self.own_names[first]])
+        bias = params[f"{first}_bias"] if self.template.use_bias else None
+        return self.head(self.hidden(params, x), params[first], bias)
 
     def task_loss(self, targets: tf.Tensor, predictions: tf.Tensor) -> tf.Tensor:
         """Each seed's training loss (S,), as ``TwoHeadNet.losses``.
@@ -299,18 +319,17 @@ def alpha_in_graph(settings: AdamSettings, step: tf.Tensor) -> tf.Tensor:
 
 
 def adam_update(
-    settings: AdamSettings, theta: tf.Tensor, m: tf.Tensor, v: tf.Tensor, gradient: tf.Tensor, alpha: tf.Tensor
+    settings: AdamSettings, m: tf.Tensor, v: tf.Tensor, gradient: tf.Tensor, alpha: tf.Tensor
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """One Adam update of every row, Keras 3's ``Adam.update_step`` operation for operation.
 
-    ``theta``, ``m``, ``v`` and ``gradient`` have shape (S, n); ``alpha``
-    (S,) is each row's step size at its own step count. Returns the new
-    ``(theta, m, v)``; the caller decides which entries to keep.
+    ``m``, ``v`` and ``gradient`` have shape (S, n); ``alpha`` (S,) is each
+    row's step size at its own step count. Returns ``(step, m, v)``: the
+    new moments and the step that Keras subtracts from the weights.
     """
     m = m + (gradient - m) * settings.one_minus_beta_1
     v = v + (tf.square(gradient) - v) * settings.one_minus_beta_2
-    theta = theta - (m * alpha[:, None]) / (tf.sqrt(v) + settings.epsilon)
-    return theta, m, v
+    return (m * alpha[:, None]) / (tf.sqrt(v) + settings.epsilon), m, v
 
 
 # --------------------------------------------------------------------------- the common base
@@ -319,7 +338,7 @@ def adam_update(
 class BatchedTrainer:
     """What both batched trainers share: seeds, the stacked variables, restarts, evaluation."""
 
-    _loop_fn: Any
+    _loop: Callable[..., tf.Tensor]
 
     def __init__(
         self,
@@ -334,21 +353,42 @@ class BatchedTrainer:
         self._net = StackedNet({} if net_settings is None else net_settings, extra)
         self.tasks = self._net.tasks
         self.adam = AdamSettings.from_optimizer(build_optimizer(make_optimizer))
-        self._owned = self._owned_matrix()
-        n_seeds, (n_slots, n_parameters) = len(self.seeds), self._owned.shape
-        self._theta = tf.Variable(tf.zeros([n_seeds, n_parameters]), name="stacked_weights")
-        self._m = tf.Variable(tf.zeros([n_seeds, n_slots, n_parameters]), name="adam_m")
-        self._v = tf.Variable(tf.zeros([n_seeds, n_slots, n_parameters]), name="adam_v")
-        self._iterations = tf.Variable(tf.zeros([n_seeds, n_slots], tf.int64), name="adam_iterations")
+        n_seeds, n_slots = len(self.seeds), len(self._optimizer_names())
+        width = sum(self._net.sizes[name] for name in self._state_names(0))
+        self._theta = tf.Variable(tf.zeros([n_seeds, self._net.n_parameters]), name="stacked_weights")
+        # Adam's state: row n_slots * run + slot holds optimizer ``slot`` of run ``run``,
+        # the moments of the parameters _state_names(slot), in that order.
+        self._m = tf.Variable(tf.zeros([n_seeds * n_slots, width]), name="adam_m")
+        self._v = tf.Variable(tf.zeros([n_seeds * n_slots, width]), name="adam_v")
+        self._iterations = tf.Variable(tf.zeros([n_seeds * n_slots], tf.int64), name="adam_iterations")
         spec_x = tf.TensorSpec([n_seeds, None, self._net.template.in_dim], tf.float32)
         self._predict_fn = tf.function(self._predict, input_signature=[spec_x])
+        self._loop_fns: dict[int, Any] = {}
         self.reset(self.seeds)
 
-    def _owned_matrix(self) -> np.ndarray:
-        """(n_optimizers, n_parameters) bool: the parameters each of a seed's optimizers trains."""
+    def _loop_signature(self, batch_size: int) -> list[tf.TensorSpec]:
+        """The training loop's inputs, for mini-batches of ``batch_size`` rows."""
         raise NotImplementedError
 
+    def _loop_for(self, batch_size: int) -> Any:
+        """The compiled training loop for ``batch_size``.
+
+        One per batch size: with the batch size in the signature, TensorFlow
+        drops the run-time shape arithmetic of the gradients, which makes a
+        step about a third faster; a new batch size traces once more.
+        """
+        if batch_size not in self._loop_fns:
+            self._loop_fns[batch_size] = tf.function(
+                self._loop, input_signature=self._loop_signature(batch_size), jit_compile=self.jit_compile
+            )
+        return self._loop_fns[batch_size]
+
     def _optimizer_names(self) -> list[str]:
+        """The names of each run's optimizers, keyed like the step-by-step trainer's ``optimizers``."""
+        raise NotImplementedError
+
+    def _state_names(self, slot: int) -> list[str]:
+        """The parameters optimizer ``slot`` trains, in the order of its rows of ``m`` and ``v``."""
         raise NotImplementedError
 
     def _initial_extra(self) -> list[float]:
@@ -383,7 +423,8 @@ class BatchedTrainer:
     @property
     def tracing_count(self) -> int:
         """How many times the training loop and the prediction function were traced (once each at most)."""
-        return self._loop_fn.experimental_get_tracing_count() + self._predict_fn.experimental_get_tracing_count()
+        loops = sum(function.experimental_get_tracing_count() for function in self._loop_fns.values())
+        return loops + self._predict_fn.experimental_get_tracing_count()
 
     def get_weights(self) -> list[dict[str, np.ndarray]]:
         """Each run's current network weights, keyed like ``TwoHeadNet.get_weights()``, in :attr:`seeds` order."""
@@ -405,14 +446,14 @@ class BatchedTrainer:
         task) or ``JointTrainer.optimizers`` (``"joint"``); each holds the
         moments of the parameters it trains, keyed like :meth:`get_weights`.
         """
-        first = np.cumsum([0, *self._net.sizes[:-1]])
-        states = []
-        for m_run, v_run, steps in zip(self._m.numpy(), self._v.numpy(), self._iterations.numpy(), strict=True):
+        n_slots, states = len(self._optimizer_names()), []
+        m_all, v_all, counts = self._m.numpy(), self._v.numpy(), self._iterations.numpy()
+        for run in range(len(self.seeds)):
             state = {}
             for slot, name in enumerate(self._optimizer_names()):
-                trained = [key for key, start in zip(self._net.names, first, strict=True) if self._owned[slot, start]]
-                m, v = self._net.arrays(m_run[slot][None])[0], self._net.arrays(v_run[slot][None])[0]
-                state[name] = {"iterations": int(steps[slot]), "m": {k: m[k] for k in trained}, "v": {k: v[k] for k in trained}}
+                row, names = n_slots * run + slot, self._state_names(slot)
+                m, v = self._net.arrays(m_all[row][None], names)[0], self._net.arrays(v_all[row][None], names)[0]
+                state[name] = {"iterations": int(counts[row]), "m": m, "v": v}
             states.append(state)
         return states
 

@@ -89,6 +89,7 @@ class BatchedAlternatingTrainer(BatchedTrainer):
     jit_compile : bool, default False
         Compile the loop with XLA (which compiles again for every new
         combination of shapes: steps per chunk, batch size, data sizes).
+        Without XLA the loop is traced once per batch size.
 
     Attributes
     ----------
@@ -117,68 +118,62 @@ class BatchedAlternatingTrainer(BatchedTrainer):
         jit_compile: bool = False,
     ) -> None:
         super().__init__(seeds, net_settings, make_optimizer, jit_compile)
+        n_seeds = len(self.seeds)
+        # The loop's working copy of the heads: row n_tasks * run + task is that head of that run.
+        self._heads = tf.Variable(tf.zeros([n_seeds * len(self.tasks), self._net.own_size]), name="stacked_heads")
+
+    def _loop_signature(self, batch_size: int) -> list[tf.TensorSpec]:
         n_seeds, template = len(self.seeds), self._net.template
-        self._loop_fn = tf.function(
-            self._loop,
-            input_signature=[
-                tf.TensorSpec([None, n_seeds], tf.int32),  # each step's task per run
-                tf.TensorSpec([None, n_seeds, None], tf.int32),  # each step's rows per run
-                tf.TensorSpec([n_seeds, None, template.in_dim], tf.float32),  # inputs, one block per task
-                tf.TensorSpec([n_seeds, None, template.head_units], tf.float32),  # their targets
-                tf.TensorSpec([None], tf.float32),  # Adam's step size by step count (without XLA)
-            ],
-            jit_compile=self.jit_compile,
-        )
+        return [
+            tf.TensorSpec([None, n_seeds], tf.int32),  # each step's task per run
+            tf.TensorSpec([None, n_seeds, batch_size], tf.int32),  # each step's rows per run
+            tf.TensorSpec([n_seeds, None, template.in_dim], tf.float32),  # inputs, one block per task
+            tf.TensorSpec([n_seeds, None, template.head_units], tf.float32),  # their targets
+            tf.TensorSpec([None], tf.float32),  # Adam's step size by step count (without XLA)
+        ]
 
     def _optimizer_names(self) -> list[str]:
         return list(self.tasks)
 
-    def _owned_matrix(self) -> np.ndarray:
-        return self._net.owned()
+    def _state_names(self, slot: int) -> list[str]:
+        return [*self._net.shared_names, *self._net.own_names[self.tasks[slot]]]
 
     def _loop(self, task_ids: tf.Tensor, rows: tf.Tensor, x_all: tf.Tensor, y_all: tf.Tensor, table: tf.Tensor) -> tf.Tensor:
-        """Steps on ``rows`` (steps, S, batch) of the stacked data; returns each run's loss (steps, S)."""
-        steps, n_tasks, n_parameters = tf.shape(rows)[0], len(self.tasks), self._net.n_parameters
-        # Looked up by each run's task (rows of these tables): the parameters that
-        # move, whether optimizer k is the one in use, which of its entries change.
-        eye = np.eye(n_tasks, dtype=bool)
-        moves = tf.constant(self._owned)
-        in_use = [tf.constant(np.repeat(eye[:, [k]], n_parameters, axis=1)) for k in range(n_tasks)]
-        changes = [tf.constant(eye[:, [k]] & self._owned[k][None]) for k in range(n_tasks)]
-        counts = tf.constant(eye.astype(np.int64))
+        """Steps on ``rows`` (steps, S, batch) of the stacked data; returns each run's loss (steps, S).
 
-        def body(t: tf.Tensor, theta: tf.Tensor, ms: tuple, vs: tuple, iterations: tf.Tensor, losses: Any) -> tuple:
+        A step trains, for each run, the shared block and its task's head:
+        ``own`` (S, shared_size + own_size), which is also the layout of the
+        rows of that task's optimizer. Row ``n_tasks * run + task`` of the
+        heads (variable ``_heads``) and of the Adam state (``_m``, ``_v``,
+        ``_iterations``) belongs to run ``run`` and task ``task``; a step
+        reads the rows of the runs' current tasks and writes them back in
+        place, so the other heads and optimizers are not touched at all.
+        """
+        steps, n_tasks, n_runs = tf.shape(rows)[0], len(self.tasks), len(self.seeds)
+        shared_size, first_row = self._net.shared_size, tf.constant(np.arange(n_runs, dtype=np.int32) * n_tasks)
+
+        def body(t: tf.Tensor, shared: tf.Tensor, losses: Any) -> tuple:
             task, row = task_ids[t], rows[t]  # (S,), (S, batch)
             x, y = tf.gather(x_all, row, batch_dims=1), tf.gather(y_all, row, batch_dims=1)
+            in_use = first_row + task  # (S,): each run's head and optimizer of its task
+            own = tf.concat([shared, tf.gather(self._heads, in_use)], axis=1)
             with tf.GradientTape() as tape:
-                tape.watch(theta)
-                predictions = self._net.forward(self._net.unflatten(theta), x)
-                chosen = predictions[self.tasks[-1]]
-                for k in range(n_tasks - 2, -1, -1):
-                    chosen = tf.where(tf.equal(task, k)[:, None, None], predictions[self.tasks[k]], chosen)
-                loss = self._net.task_loss(y, chosen)
-            gradient = tape.gradient(loss, theta)
-            # Each run's optimizer of its task: its moments and step count ...
-            m, v = ms[-1], vs[-1]
-            for k in range(n_tasks - 2, -1, -1):
-                use = tf.gather(in_use[k], task)
-                m, v = tf.where(use, ms[k], m), tf.where(use, vs[k], v)
-            alpha = self._alpha(tf.gather(iterations, task, batch_dims=1) + 1, table)
-            moved, m, v = adam_update(self.adam, theta, m, v, gradient, alpha)
-            # ... and only that task's parameters and that optimizer's state change.
-            theta = tf.where(tf.gather(moves, task), moved, theta)
-            changed = [tf.gather(change, task) for change in changes]
-            ms = tuple(tf.where(c, m, old) for c, old in zip(changed, ms, strict=True))
-            vs = tuple(tf.where(c, v, old) for c, old in zip(changed, vs, strict=True))
-            return t + 1, theta, ms, vs, iterations + tf.gather(counts, task), losses.write(t, loss)
+                tape.watch(own)
+                loss = self._net.task_loss(y, self._net.forward_own_task(own, x))
+            gradient = tape.gradient(loss, own)
+            count = tf.gather(self._iterations, in_use) + 1
+            step, m, v = adam_update(self.adam, tf.gather(self._m, in_use), tf.gather(self._v, in_use), gradient,
+                                     self._alpha(count, table))
+            own = own - step
+            for variable, value in ((self._heads, own[:, shared_size:]), (self._m, m), (self._v, v), (self._iterations, count)):
+                variable.scatter_update(tf.IndexedSlices(value, in_use))
+            return t + 1, own[:, :shared_size], losses.write(t, loss)
 
-        state = (tf.constant(0), self._theta.read_value(), tuple(tf.unstack(self._m, axis=1)),
-                 tuple(tf.unstack(self._v, axis=1)), self._iterations.read_value(), tf.TensorArray(tf.float32, size=steps))
-        _, theta, ms, vs, iterations, losses = tf.while_loop(lambda t, *_: t < steps, body, state)
-        self._theta.assign(theta)
-        self._m.assign(tf.stack(ms, axis=1))
-        self._v.assign(tf.stack(vs, axis=1))
-        self._iterations.assign(iterations)
+        theta = self._theta.read_value()
+        self._heads.assign(tf.reshape(theta[:, shared_size:], self._heads.shape))
+        state = (tf.constant(0), theta[:, :shared_size], tf.TensorArray(tf.float32, size=steps))
+        _, shared, losses = tf.while_loop(lambda t, *_: t < steps, body, state)
+        self._theta.assign(tf.concat([shared, tf.reshape(self._heads, [n_runs, -1])], axis=1))
         return losses.stack()
 
     def fit(
@@ -222,18 +217,22 @@ class BatchedAlternatingTrainer(BatchedTrainer):
         list of TrainingLog
             One per run, in :attr:`seeds` order, as ``AlternatingTrainer.fit`` returns.
         """
-        tasks = self.tasks
         schedules = per_seed(schedules, self.seeds, name="schedules", is_single=_is_one_schedule,
                              example="a sequence of task names such as ['y1', 'y2', ...]")
-        schedules = [[known_task(task, tasks) for task in schedule] for schedule in schedules]
+        schedules = [np.asarray(schedule, dtype=str) for schedule in schedules]
         lengths = {seed: len(schedule) for seed, schedule in zip(self.seeds, schedules, strict=True)}
-        if len(set(lengths.values())) > 1 or not schedules[0]:
-            raise ValueError(f"every seed's schedule must have the same number of steps (at least 1), got {lengths}")
+        if len(set(lengths.values())) > 1 or not schedules[0].size or any(schedule.ndim != 1 for schedule in schedules):
+            raise ValueError(f"every seed's schedule must be a list of task names of the same length (at least 1), got {lengths}")
+        task_ids = np.full((len(schedules), schedules[0].size), -1, dtype=np.int32)
+        for number, task in enumerate(self.tasks):
+            task_ids[np.stack(schedules) == task] = number
+        if np.any(task_ids < 0):
+            known_task(str(np.stack(schedules)[task_ids < 0][0]), self.tasks)  # raises, naming the task
         batch_size = positive_int(batch_size, name="batch_size")
         datasets = per_seed(datasets, self.seeds, name="datasets", is_single=_is_mapping,
                             example="a dict of one data set per task")
-        x_all, y_all, sizes, offsets = stack_task_datasets(self._net.template, self.seeds, datasets, schedules)
-        task_ids = np.array([[tasks.index(task) for task in schedule] for schedule in schedules], dtype=np.int32)
+        trained = [{self.tasks[k] for k in np.unique(ids)} for ids in task_ids]
+        x_all, y_all, sizes, offsets = stack_task_datasets(self._net.template, self.seeds, datasets, trained)
         first_rows = np.asarray(offsets, dtype=np.int32)
         rows = np.stack([
             batch_indices(sizes, ids, batch_size, seed) + first_rows[ids][:, None]
@@ -241,9 +240,10 @@ class BatchedAlternatingTrainer(BatchedTrainer):
         ], axis=1)  # (steps, S, batch_size)
         task_ids, steps = np.ascontiguousarray(task_ids.T), task_ids.shape[1]
         x_all, y_all, table = tf.constant(x_all), tf.constant(y_all), self._alpha_input(steps)
+        loop = self._loop_for(batch_size)
 
         def run(start: int, stop: int) -> np.ndarray:
-            return self._loop_fn(tf.constant(task_ids[start:stop]), tf.constant(rows[start:stop]), x_all, y_all, table).numpy()
+            return loop(tf.constant(task_ids[start:stop]), tf.constant(rows[start:stop]), x_all, y_all, table).numpy()
 
         losses, eval_step, eval_metric = self._run_chunks(steps, eval_data, eval_every, run)
         return [
@@ -327,26 +327,22 @@ class BatchedJointTrainer(BatchedTrainer):
         self._uncertainty = isinstance(self.weighting, UncertaintyWeights)
         extra = [f"log_variance_{task}" for task in tasks] if self._uncertainty else []
         super().__init__(seeds, net_settings, make_optimizer, jit_compile, extra)
+
+    def _loop_signature(self, batch_size: int) -> list[tf.TensorSpec]:
         n_seeds, template = len(self.seeds), self._net.template
-        spec_data = tf.TensorSpec([n_seeds, None, template.in_dim], tf.float32)
-        spec_targets = [tf.TensorSpec([n_seeds, None, template.head_units], tf.float32) for _ in self.tasks]
-        self._loop_fn = tf.function(
-            self._loop,
-            input_signature=[
-                tf.TensorSpec([None, n_seeds, None], tf.int32),  # each step's rows per seed
-                tf.TensorSpec([n_seeds, len(self.tasks)], tf.float32),  # fixed loss weights per seed
-                tf.TensorSpec([None], tf.float32),  # Adam's step size by step count (without XLA)
-                spec_data,
-                *spec_targets,
-            ],
-            jit_compile=self.jit_compile,
-        )
+        return [
+            tf.TensorSpec([None, n_seeds, batch_size], tf.int32),  # each step's rows per run
+            tf.TensorSpec([n_seeds, len(self.tasks)], tf.float32),  # fixed loss weights per run
+            tf.TensorSpec([None], tf.float32),  # Adam's step size by step count (without XLA)
+            tf.TensorSpec([n_seeds, None, template.in_dim], tf.float32),
+            *[tf.TensorSpec([n_seeds, None, template.head_units], tf.float32) for _ in self.tasks],
+        ]
 
     def _optimizer_names(self) -> list[str]:
         return ["joint"]
 
-    def _owned_matrix(self) -> np.ndarray:
-        return np.ones((1, self._net.n_parameters), dtype=bool)
+    def _state_names(self, slot: int) -> list[str]:
+        return list(self._net.names)
 
     def _initial_extra(self) -> list[float]:
         if self._uncertainty:
@@ -395,16 +391,15 @@ class BatchedJointTrainer(BatchedTrainer):
                 total, weights = self._combine(losses, params, fixed)
             gradient = tape.gradient(total, theta)
             iterations = iterations + 1
-            theta, m, v = adam_update(self.adam, theta, m, v, gradient, self._alpha(iterations, table))
+            step, m, v = adam_update(self.adam, m, v, gradient, self._alpha(iterations, table))
+            theta = theta - step
             return t + 1, theta, m, v, iterations, records.write(t, tf.stack([total, *weights], axis=1))
 
-        state = (tf.constant(0), self._theta.read_value(), self._m[:, 0],
-                 self._v[:, 0], self._iterations[:, 0], tf.TensorArray(tf.float32, size=steps))
+        state = (tf.constant(0), self._theta.read_value(), self._m.read_value(), self._v.read_value(),
+                 self._iterations.read_value(), tf.TensorArray(tf.float32, size=steps))
         _, theta, m, v, iterations, records = tf.while_loop(lambda t, *_: t < steps, body, state)
-        self._theta.assign(theta)
-        self._m.assign(m[:, None])
-        self._v.assign(v[:, None])
-        self._iterations.assign(iterations[:, None])
+        for variable, value in zip((self._theta, self._m, self._v, self._iterations), (theta, m, v, iterations), strict=True):
+            variable.assign(value)
         return records.stack()
 
     def fit(
@@ -449,10 +444,10 @@ class BatchedJointTrainer(BatchedTrainer):
             batch_indices([x_all.shape[1]], np.zeros(steps, dtype=np.int64), batch_size, seed)
             for seed in self._batch_seeds(seeds)
         ], axis=1)  # (steps, S, batch_size)
-        fixed, table = tf.constant(self._fixed_weights()), self._alpha_input(steps)
+        fixed, table, loop = tf.constant(self._fixed_weights()), self._alpha_input(steps), self._loop_for(batch_size)
 
         def run(start: int, stop: int) -> np.ndarray:
-            return self._loop_fn(tf.constant(rows[start:stop]), fixed, table, *tensors).numpy()
+            return loop(tf.constant(rows[start:stop]), fixed, table, *tensors).numpy()
 
         records, eval_step, eval_metric = self._run_chunks(steps, eval_data, eval_every, run)
         return [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from mtl_helpers import (
     article_adam,
     tf,
 )
-from mtl_helpers.trainers import BatchedAlternatingTrainer, BatchedJointTrainer
+from mtl_helpers.trainers import BatchedAlternatingTrainer, BatchedJointTrainer, TrainingLog
 
 SEEDS = (0, 3, 5)
 STEPS = 40
@@ -49,7 +50,7 @@ def held_out(seed: int) -> dict:
     return TASKS.sample(40, seed=1000 + seed)
 
 
-def assert_same_run(batched, single, *, exact: bool) -> None:
+def assert_same_run(batched: TrainingLog, single: TrainingLog, *, exact: bool) -> None:
     """Losses, weights and held-out metrics of one seed's two runs agree (bit for bit if ``exact``)."""
     check = np.testing.assert_array_equal if exact else lambda a, b: np.testing.assert_allclose(a, b, rtol=RTOL)
     check(batched.loss, single.loss)
@@ -67,8 +68,12 @@ def assert_same_run(batched, single, *, exact: bool) -> None:
 
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
 def test_alternating_runs_are_the_separate_runs(jit_compile: bool) -> None:
+    """Three seeds with three different schedules; and one seed alone, which is exact."""
     batched = BatchedAlternatingTrainer(SEEDS, net_settings=STRUCTURED_NET, make_optimizer=adam, jit_compile=jit_compile)
     logs = batched.fit(separate, schedule, batch_size=8, eval_data=held_out, eval_every=20)
+    alone = BatchedAlternatingTrainer(SEEDS[:1], net_settings=STRUCTURED_NET, make_optimizer=adam, jit_compile=jit_compile)
+    [log_alone] = alone.fit([separate(SEEDS[0])], [schedule(SEEDS[0])], batch_size=8, eval_data=[held_out(SEEDS[0])],
+                            eval_every=20)
     single = AlternatingTrainer(TwoHeadNet(**STRUCTURED_NET), adam, jit_compile=jit_compile)
     for index, seed in enumerate(SEEDS):
         single.reset(seed)
@@ -76,48 +81,44 @@ def test_alternating_runs_are_the_separate_runs(jit_compile: bool) -> None:
         assert_same_run(logs[index], log, exact=False)
         for name, value in single.net.get_weights().items():
             np.testing.assert_allclose(batched.get_weights()[index][name], value, rtol=1e-4, atol=1e-6)
+        if index == 0:  # S = 1: the same matrix products, the same Adam arithmetic
+            assert_same_run(log_alone, log, exact=True)
+            for name, value in single.net.get_weights().items():
+                np.testing.assert_array_equal(alone.get_weights()[0][name], value)
     assert len({tuple(schedule(seed)) for seed in SEEDS}) == len(SEEDS)
     assert batched.tracing_count == 2  # the loop and the prediction function, once each
 
 
-@pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
-@pytest.mark.parametrize("kind", ["fixed_per_seed", "uncertainty"])
+@pytest.mark.parametrize(
+    ("kind", "jit_compile"), [("fixed_per_seed", False), ("uncertainty", False), ("uncertainty", True)]
+)
 def test_joint_runs_are_the_separate_runs(kind: str, jit_compile: bool) -> None:
     if kind == "fixed_per_seed":  # the article's l2_loss, one pair of weights per seed
         settings, weightings = STRUCTURED_NET, [FixedWeights({"y1": 1.0, "y2": 0.25 * (1 + i)}) for i in range(len(SEEDS))]
-        batched_weighting, single_weighting = weightings, weightings.__getitem__
+        weighting, single = weightings, JointTrainer(TwoHeadNet(**settings), weighting=FixedWeights(), make_optimizer=adam)
     else:  # Kendall et al.'s weighting of mean squared errors, own log-variances per seed
-        settings = MSE_NET
-        batched_weighting = UncertaintyWeights(initial_log_variance=0.5)
-        single_weighting = lambda _: UncertaintyWeights(initial_log_variance=0.5)  # noqa: E731
-    batched = BatchedJointTrainer(
-        SEEDS, net_settings=settings, weighting=batched_weighting, make_optimizer=adam, jit_compile=jit_compile
-    )
+        settings, weighting = MSE_NET, UncertaintyWeights(initial_log_variance=0.5)
+        single = JointTrainer(TwoHeadNet(**settings), weighting=UncertaintyWeights(initial_log_variance=0.5),
+                              make_optimizer=adam, jit_compile=jit_compile)
+    batched = BatchedJointTrainer(SEEDS, net_settings=settings, weighting=weighting, make_optimizer=adam, jit_compile=jit_compile)
     logs = batched.fit(joint_data, STEPS, batch_size=8, eval_data=held_out, eval_every=20)
     for index, seed in enumerate(SEEDS):
-        single = JointTrainer(
-            TwoHeadNet(**settings, seed=seed), weighting=single_weighting(index), make_optimizer=adam, jit_compile=jit_compile
-        )
-        assert_same_run(logs[index], single.fit(joint_data(seed), STEPS, batch_size=8, seed=seed,
-                                                eval_data=held_out(seed), eval_every=20), exact=False)
+        single.reset(seed)
+        if kind == "fixed_per_seed":
+            single.weighting.assign(weightings[index].weights)
+        log = single.fit(joint_data(seed), STEPS, batch_size=8, seed=seed, eval_data=held_out(seed), eval_every=20)
+        assert_same_run(logs[index], log, exact=False)
         if kind == "uncertainty":
             for task, s in single.weighting.log_variances.items():
                 assert batched.log_variances[task][index] == pytest.approx(float(s.numpy()), rel=1e-4)
 
 
-@pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
-def test_one_seed_is_the_step_by_step_run_bit_for_bit(jit_compile: bool) -> None:
-    """With S = 1 nothing differs: same matrix products, same Adam arithmetic."""
-    alternating = BatchedAlternatingTrainer([4], net_settings=STRUCTURED_NET, make_optimizer=adam, jit_compile=jit_compile)
-    single = AlternatingTrainer(TwoHeadNet(**STRUCTURED_NET, seed=4), adam, jit_compile=jit_compile)
-    [log] = alternating.fit([separate(4)], [schedule(4)], batch_size=8, eval_data=[held_out(4)])
-    assert_same_run(log, single.fit(separate(4), schedule(4), batch_size=8, seed=4, eval_data=held_out(4)), exact=True)
-    joint = BatchedJointTrainer([4], net_settings=MSE_NET, weighting=UncertaintyWeights(), make_optimizer=adam,
-                                jit_compile=jit_compile)
-    single_joint = JointTrainer(TwoHeadNet(**MSE_NET, seed=4), weighting=UncertaintyWeights(), make_optimizer=adam,
-                                jit_compile=jit_compile)
-    [log] = joint.fit(joint_data, STEPS, batch_size=8)
-    assert_same_run(log, single_joint.fit(joint_data(4), STEPS, batch_size=8, seed=4), exact=True)
+def test_one_seed_of_joint_training_is_the_step_by_step_run_bit_for_bit() -> None:
+    joint = BatchedJointTrainer([4], net_settings=MSE_NET, weighting=UncertaintyWeights(), make_optimizer=adam)
+    single = JointTrainer(TwoHeadNet(**MSE_NET, seed=4), weighting=UncertaintyWeights(), make_optimizer=adam)
+    [log] = joint.fit(joint_data, STEPS, batch_size=8, eval_data=held_out)
+    assert_same_run(log, single.fit(joint_data(4), STEPS, batch_size=8, seed=4, eval_data=held_out(4)), exact=True)
+    assert joint.log_variances["y2"][0] == single.weighting.log_variances["y2"].numpy()
 
 
 def test_the_idle_head_and_its_optimizer_do_not_change_at_all() -> None:
@@ -171,7 +172,7 @@ def test_per_seed_arguments_may_be_lists_functions_or_one_value() -> None:
 # --------------------------------------------------------------------------- bad inputs
 
 
-def _alternating(**kwargs) -> Callable[[], object]:
+def _alternating(**kwargs: Any) -> Callable[[], object]:
     return lambda: BatchedAlternatingTrainer(2, **kwargs)
 
 
@@ -206,7 +207,7 @@ def two_runs() -> BatchedAlternatingTrainer:
     ("call", "error", "words"),
     [
         (lambda t: t.reset([1, 2, 3]), ValueError, "trains 2 seeds at once, got 3"),
-        (lambda t: t.fit(separate, [["y1"], ["y1", "y2"]]), ValueError, "same number of steps"),
+        (lambda t: t.fit(separate, [["y1"], ["y1", "y2"]]), ValueError, "of the same length"),
         (lambda t: t.fit(separate, [["y1"]] * 3), ValueError, "a list of 2 of them"),
         (lambda t: t.fit(separate, ["y3"]), ValueError, "unknown task 'y3'"),
         (lambda t: t.fit(separate, "y1"), ValueError, "sequence of task names"),
