@@ -377,6 +377,10 @@ def test_answer_keys_are_behind_toggles_in_the_book(path: Path) -> None:
     for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
         if is_answer_cell(cell):
             assert "hide-input" in _tags(cell), f"answer cell {index} is not tagged hide-input"
+            hidden = {"hide-output", "hide-cell", "remove-output", "remove-cell"} & set(_tags(cell))
+            assert hidden or not cell.get("outputs"), (
+                f"answer cell {index} shows its output, which gives the answer away: print nothing, or tag it hide-output"
+            )
         elif cell.cell_type == "markdown" and "solution" in _tags(cell):
             assert re.match(r"\s*(```+|:::+)\{dropdown\}", cell.source), f"solution cell {index} is not a {{dropdown}}"
 
