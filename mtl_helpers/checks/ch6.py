@@ -139,7 +139,7 @@ def _check_ex1(answer_fn: Any) -> CheckResult:
         if _close(got, _pcgrad(jacobian, list(range(n_tasks)))):
             return hint("go through the other tasks in the order given by `order`, not in their natural order")
         return compare_arrays(got, expected, name="answer_fn's direction")
-    return passed("correct: each gradient is projected off the original gradients it conflicts with, in order, then summed.")
+    return passed("correct: projected off each conflicting original gradient, then summed.")
 
 
 # ---------------------------------------------------------------- exercise 2: the two-task MGDA weight
@@ -177,7 +177,7 @@ def _check_ex2(answer_fn: Any) -> CheckResult:
         return all(math.isclose(value, rule(r, c), rel_tol=1e-5, abs_tol=1e-7) for (r, c), value in answers.items())
 
     if matches(_mgda_weight):
-        return passed("correct: MGDA gives the larger weight to the task with the smaller gradient.")
+        return passed("correct: MGDA weights the smaller gradient more.")
     if matches(lambda r, c: 1.0 - _mgda_weight(r, c)):
         return hint("that is task 2's weight, 1 - alpha; the exercise asks for the weight of g1")
     if matches(lambda r, c: _mgda_weight(r, c, clip=False)):
@@ -242,7 +242,7 @@ def _check_ex3(answer_fn: Any) -> CheckResult:
         if near(float(np.mean(np.asarray(weights["y1"][-EX3_TAIL:]) / np.asarray(weights["y2"][-EX3_TAIL:])))):
             return hint("that is the ratio w_y1 / w_y2; the sweep's weight is w_y1 / (w_y1 + w_y2)")
         return hint(f"not yet: take w_y1 / (w_y1 + w_y2) at each step, then its mean over the last {EX3_TAIL} steps")
-    return passed("correct: now compare the weight GradNorm settles near with the one validation chose.")
+    return passed("correct: compare it with the weight validation chose.")
 
 
 # ---------------------------------------------------------------- exercise 4 (open)

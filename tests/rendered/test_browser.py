@@ -579,7 +579,10 @@ def test_chapter_has_launch_and_download_buttons(chapter_page: Any, site: Any) -
 
 @pytest.mark.parametrize("chapter_page", CHAPTERS, ids=_page_id, indirect=True)
 def test_solutions_are_hidden_until_clicked(chapter_page: Any) -> None:
-    solutions = chapter_page.locator(".cell.tag_solution details.hide")
+    outputs = chapter_page.locator(".cell.tag_solution details.hide.below-input")  # hide-output: the answer's output
+    for index in range(outputs.count()):
+        assert not outputs.nth(index).locator(".cell_output").is_visible(), f"solution output {index + 1} is visible"
+    solutions = chapter_page.locator(".cell.tag_solution details.hide.above-input")
     assert solutions.count() > 0, "no solution cell (tags hide-input + solution) on this chapter page"
     for index in range(solutions.count()):
         toggle = solutions.nth(index)
