@@ -60,7 +60,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check mtl_helpers tools tests benchmarks conftest.py
 
 benchmark: $(STAMP)
-	$(BIN)/python -m benchmarks.training_loops
+	$(BIN)/python -m benchmarks.training_loops --json benchmarks/latest.json --readme README.md
 
 clean:
 	rm -rf _build .pytest_cache test-artifacts

@@ -183,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_seeds:
         log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
         for key, jit_compile in (("seeds", False), ("seeds_xla", True)):
-            curves[key] = seed_curve.measure_curve(jit_compile=jit_compile, scale=scale, repeats=3, log=log)
+            curves[key] = seed_curve.measure_curve(jit_compile=jit_compile, scale=scale, repeats=repeats, log=log)
         print(seed_curve.report({"without XLA": curves["seeds"], "with XLA": curves["seeds_xla"]}))
     output = to_json(results, curves, load_start=load_start, quick=args.quick)
     print(f"\nLoad average (1 minute): {output['machine']['load_1min_start']} at the start, "

@@ -83,7 +83,15 @@ from mtl_helpers.stats import (
     compare_paired,
     summarize_seeds,
 )
-from mtl_helpers.trainers import AlternatingTrainer, JointTrainer, Trainer, TrainingLog, article_adam
+from mtl_helpers.trainers import (
+    AlternatingTrainer,
+    BatchedAlternatingTrainer,
+    BatchedJointTrainer,
+    JointTrainer,
+    Trainer,
+    TrainingLog,
+    article_adam,
+)
 from mtl_helpers.weighting import (
     DynamicWeightAverage,
     FixedWeights,
@@ -133,6 +141,8 @@ __all__ = [
     "TASK_COLORS",
     "AlternatingTrainer",
     "AnnealedSampler",
+    "BatchedAlternatingTrainer",
+    "BatchedJointTrainer",
     "BlockSchedule",
     "CoinFlip",
     "FixedWeights",

@@ -40,15 +40,15 @@ import numpy as np
 from mtl_helpers._tensorflow import tf
 from mtl_helpers._validation import known_task, positive_int
 from mtl_helpers.models import TwoHeadNet
-from mtl_helpers.trainers._stacked import (
+from mtl_helpers.trainers._batched_base import (
     BatchedTrainer,
     SeedsArgument,
-    adam_update,
     check_seeds,
     per_seed,
     stack,
     stack_task_datasets,
 )
+from mtl_helpers.trainers._stacked import adam_update
 from mtl_helpers.trainers.base import OptimizerFactory, TrainingLog, article_adam, batch_indices
 from mtl_helpers.weighting import FixedWeights, UncertaintyWeights, Weighting, uncertainty_weighted_loss
 
@@ -126,9 +126,9 @@ class BatchedAlternatingTrainer(BatchedTrainer):
         n_seeds, template = len(self.seeds), self._net.template
         return [
             tf.TensorSpec([None, n_seeds], tf.int32),  # each step's task per run
-            tf.TensorSpec([None, n_seeds, batch_size], tf.int32),  # each step's rows per run
-            tf.TensorSpec([n_seeds, None, template.in_dim], tf.float32),  # inputs, one block per task
-            tf.TensorSpec([n_seeds, None, template.head_units], tf.float32),  # their targets
+            tf.TensorSpec([None, n_seeds * batch_size], tf.int32),  # each step's rows, run after run
+            tf.TensorSpec([None, template.in_dim], tf.float32),  # inputs: run after run, task after task
+            tf.TensorSpec([None, template.head_units], tf.float32),  # their targets
             tf.TensorSpec([None], tf.float32),  # Adam's step size by step count (without XLA)
         ]
 
@@ -139,7 +139,7 @@ class BatchedAlternatingTrainer(BatchedTrainer):
         return [*self._net.shared_names, *self._net.own_names[self.tasks[slot]]]
 
     def _loop(self, task_ids: tf.Tensor, rows: tf.Tensor, x_all: tf.Tensor, y_all: tf.Tensor, table: tf.Tensor) -> tf.Tensor:
-        """Steps on ``rows`` (steps, S, batch) of the stacked data; returns each run's loss (steps, S).
+        """Steps on ``rows`` (steps, S * batch) of the stacked data; returns each run's loss (steps, S).
 
         A step trains, for each run, the shared block and its task's head:
         ``own`` (S, shared_size + own_size), which is also the layout of the
@@ -153,8 +153,8 @@ class BatchedAlternatingTrainer(BatchedTrainer):
         shared_size, first_row = self._net.shared_size, tf.constant(np.arange(n_runs, dtype=np.int32) * n_tasks)
 
         def body(t: tf.Tensor, shared: tf.Tensor, losses: Any) -> tuple:
-            task, row = task_ids[t], rows[t]  # (S,), (S, batch)
-            x, y = tf.gather(x_all, row, batch_dims=1), tf.gather(y_all, row, batch_dims=1)
+            task = task_ids[t]  # (S,)
+            x, y = self._batch(x_all, rows[t]), self._batch(y_all, rows[t])
             in_use = first_row + task  # (S,): each run's head and optimizer of its task
             own = tf.concat([shared, tf.gather(self._heads, in_use)], axis=1)
             with tf.GradientTape() as tape:
@@ -234,12 +234,13 @@ class BatchedAlternatingTrainer(BatchedTrainer):
         trained = [{self.tasks[k] for k in np.unique(ids)} for ids in task_ids]
         x_all, y_all, sizes, offsets = stack_task_datasets(self._net.template, self.seeds, datasets, trained)
         first_rows = np.asarray(offsets, dtype=np.int32)
-        rows = np.stack([
+        rows = self._flat_rows([
             batch_indices(sizes, ids, batch_size, seed) + first_rows[ids][:, None]
             for ids, seed in zip(task_ids, self._batch_seeds(seeds), strict=True)
-        ], axis=1)  # (steps, S, batch_size)
+        ], x_all.shape[1])
         task_ids, steps = np.ascontiguousarray(task_ids.T), task_ids.shape[1]
-        x_all, y_all, table = tf.constant(x_all), tf.constant(y_all), self._alpha_input(steps)
+        x_all, y_all = tf.constant(x_all.reshape(-1, x_all.shape[2])), tf.constant(y_all.reshape(-1, y_all.shape[2]))
+        table = self._alpha_input(steps)
         loop = self._loop_for(batch_size)
 
         def run(start: int, stop: int) -> np.ndarray:
@@ -331,11 +332,11 @@ class BatchedJointTrainer(BatchedTrainer):
     def _loop_signature(self, batch_size: int) -> list[tf.TensorSpec]:
         n_seeds, template = len(self.seeds), self._net.template
         return [
-            tf.TensorSpec([None, n_seeds, batch_size], tf.int32),  # each step's rows per run
+            tf.TensorSpec([None, n_seeds * batch_size], tf.int32),  # each step's rows, run after run
             tf.TensorSpec([n_seeds, len(self.tasks)], tf.float32),  # fixed loss weights per run
             tf.TensorSpec([None], tf.float32),  # Adam's step size by step count (without XLA)
-            tf.TensorSpec([n_seeds, None, template.in_dim], tf.float32),
-            *[tf.TensorSpec([n_seeds, None, template.head_units], tf.float32) for _ in self.tasks],
+            tf.TensorSpec([None, template.in_dim], tf.float32),  # inputs, run after run
+            *[tf.TensorSpec([None, template.head_units], tf.float32) for _ in self.tasks],
         ]
 
     def _optimizer_names(self) -> list[str]:
@@ -374,18 +375,18 @@ class BatchedJointTrainer(BatchedTrainer):
         return tf.add_n([weight * losses[task] for weight, task in zip(weights, self.tasks, strict=True)]), weights
 
     def _loop(self, rows: tf.Tensor, fixed: tf.Tensor, table: tf.Tensor, x_all: tf.Tensor, *targets_all: tf.Tensor) -> tf.Tensor:
-        """Steps on ``rows`` (steps, S, batch); records (steps, S, 1 + n_tasks): total, weights."""
+        """Steps on ``rows`` (steps, S * batch); records (steps, S, 1 + n_tasks): total, weights."""
         steps = tf.shape(rows)[0]
 
         def body(t: tf.Tensor, theta: tf.Tensor, m: tf.Tensor, v: tf.Tensor, iterations: tf.Tensor, records: Any) -> tuple:
             row = rows[t]
-            x = tf.gather(x_all, row, batch_dims=1)
+            x = self._batch(x_all, row)
             with tf.GradientTape() as tape:
                 tape.watch(theta)
                 params = self._net.unflatten(theta)
                 predictions = self._net.forward(params, x)
                 losses = {
-                    task: self._net.task_loss(tf.gather(y_all, row, batch_dims=1), predictions[task])
+                    task: self._net.task_loss(self._batch(y_all, row), predictions[task])
                     for task, y_all in zip(self.tasks, targets_all, strict=True)
                 }
                 total, weights = self._combine(losses, params, fixed)
@@ -438,12 +439,11 @@ class BatchedJointTrainer(BatchedTrainer):
         if not all(isinstance(batch, Mapping) for batch in batches):
             raise TypeError("each seed's data must be a dict like {'x': ..., 'y1': ..., 'y2': ...}")
         arrays = [self._net.template.check_batch(batch, self.tasks) for batch in batches]
-        x_all = stack([a["x"] for a in arrays], what="training data", seeds=self.seeds)
-        tensors = [tf.constant(x_all), *[tf.constant(np.stack([a[task] for a in arrays])) for task in self.tasks]]
-        rows = np.stack([
-            batch_indices([x_all.shape[1]], np.zeros(steps, dtype=np.int64), batch_size, seed)
-            for seed in self._batch_seeds(seeds)
-        ], axis=1)  # (steps, S, batch_size)
+        n_rows = stack([a["x"] for a in arrays], what="training data", seeds=self.seeds).shape[1]
+        tensors = [tf.constant(np.concatenate([a[key] for a in arrays])) for key in ("x", *self.tasks)]
+        rows = self._flat_rows([
+            batch_indices([n_rows], np.zeros(steps, dtype=np.int64), batch_size, seed) for seed in self._batch_seeds(seeds)
+        ], n_rows)
         fixed, table, loop = tf.constant(self._fixed_weights()), self._alpha_input(steps), self._loop_for(batch_size)
 
         def run(start: int, stop: int) -> np.ndarray:
