@@ -22,13 +22,14 @@ Every weighting has
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from mtl_helpers._state import state_variable
 from mtl_helpers._tensorflow import tf
 from mtl_helpers._validation import task_names, task_weights
 from mtl_helpers.data import TASKS
 
-__all__ = ["FixedWeights", "Weighting"]
+__all__ = ["FixedWeights", "StatefulWeighting", "Weighting"]
 
 
 class Weighting:
@@ -62,6 +63,37 @@ class Weighting:
         missing = [task for task in self.tasks if task not in losses]
         if missing:
             raise ValueError(f"{type(self).__name__} weights tasks {list(self.tasks)}; the losses lack {missing}")
+
+
+class StatefulWeighting(Weighting):
+    """A weighting that keeps its weights in a vector ``current_weights`` and other state between steps.
+
+    Subclasses create every piece of state with :meth:`_state`; :meth:`reset`
+    then puts each back to the value it started from, and :attr:`weights`
+    reads ``current_weights`` (which starts at 1 for every task).
+    """
+
+    def __init__(self, tasks: Sequence[str] = TASKS, *, prefix: str) -> None:
+        super().__init__(tasks)
+        self._initial: list[tuple[tf.Variable, Any]] = []
+        self.current_weights = self._state(tf.ones([len(self.tasks)]), name=f"{prefix}_weights")
+
+    def _state(self, initial: Any, *, name: str, dtype: tf.DType = tf.float32) -> tf.Variable:
+        """A state variable that :meth:`reset` sets back to ``initial``."""
+        variable = state_variable(initial, name=name, dtype=dtype)
+        self._initial.append((variable, tf.constant(initial, dtype=dtype)))
+        return variable
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """The weights the next :meth:`combine` will apply, ``{task: w}``."""
+        values = self.current_weights.numpy()
+        return {task: float(values[number]) for number, task in enumerate(self.tasks)}
+
+    def reset(self) -> None:
+        """Every piece of state back to its initial value (weights 1)."""
+        for variable, initial in self._initial:
+            variable.assign(initial)
 
 
 class FixedWeights(Weighting):

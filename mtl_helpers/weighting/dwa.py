@@ -19,16 +19,15 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from mtl_helpers._state import state_variable
 from mtl_helpers._tensorflow import tf
 from mtl_helpers._validation import positive_int
 from mtl_helpers.data import TASKS
-from mtl_helpers.weighting.base import Weighting
+from mtl_helpers.weighting.base import StatefulWeighting
 
 __all__ = ["DynamicWeightAverage"]
 
 
-class DynamicWeightAverage(Weighting):
+class DynamicWeightAverage(StatefulWeighting):
     """Dynamic Weight Average, DWA (Liu, Johns & Davison, CVPR 2019).
 
     ``L = sum_i w_i * L_i`` with ``w_i = n * softmax(r / T)_i``, where ``r_i``
@@ -68,7 +67,7 @@ class DynamicWeightAverage(Weighting):
     """
 
     def __init__(self, tasks: Sequence[str] = TASKS, *, temperature: float = 2.0, period: int = 1) -> None:
-        super().__init__(tasks)
+        super().__init__(tasks, prefix="dwa")
         if isinstance(temperature, bool) or not isinstance(temperature, int | float | np.floating):
             raise TypeError(f"temperature must be a number, got {type(temperature).__name__} {temperature!r}")
         if not np.isfinite(temperature) or temperature <= 0:
@@ -76,26 +75,11 @@ class DynamicWeightAverage(Weighting):
         self.temperature = float(temperature)
         self.period = positive_int(period, name="period")
         n_tasks = len(self.tasks)
-        self.step = state_variable(0, dtype=tf.int64, name="dwa_step")
-        self.completed_periods = state_variable(0, dtype=tf.int64, name="dwa_completed_periods")
-        self.running_sum = state_variable(tf.zeros([n_tasks]), name="dwa_running_sum")
-        self.last_mean = state_variable(tf.zeros([n_tasks]), name="dwa_last_mean")
-        self.earlier_mean = state_variable(tf.zeros([n_tasks]), name="dwa_earlier_mean")
-        self.current_weights = state_variable(tf.ones([n_tasks]), name="dwa_weights")
-
-    @property
-    def weights(self) -> dict[str, float]:
-        """The weights the next :meth:`combine` will apply, ``{task: w}``."""
-        values = self.current_weights.numpy()
-        return {task: float(values[number]) for number, task in enumerate(self.tasks)}
-
-    def reset(self) -> None:
-        """Forget every loss seen: weights 1 again, for two periods."""
-        self.step.assign(0)
-        self.completed_periods.assign(0)
-        for variable in (self.running_sum, self.last_mean, self.earlier_mean):
-            variable.assign(tf.zeros_like(variable))
-        self.current_weights.assign(tf.ones_like(self.current_weights))
+        self.step = self._state(0, dtype=tf.int64, name="dwa_step")
+        self.completed_periods = self._state(0, dtype=tf.int64, name="dwa_completed_periods")
+        self.running_sum = self._state(tf.zeros([n_tasks]), name="dwa_running_sum")
+        self.last_mean = self._state(tf.zeros([n_tasks]), name="dwa_last_mean")
+        self.earlier_mean = self._state(tf.zeros([n_tasks]), name="dwa_earlier_mean")
 
     def _update(self, values: tf.Tensor) -> None:
         """Add this step's losses; at the end of a period, move the means along and reweight.

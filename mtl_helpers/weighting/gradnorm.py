@@ -22,10 +22,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from mtl_helpers._state import state_variable
 from mtl_helpers._tensorflow import tf
 from mtl_helpers.data import TASKS
-from mtl_helpers.weighting.base import Weighting
+from mtl_helpers.weighting.base import StatefulWeighting
 
 __all__ = ["GradNorm"]
 
@@ -38,7 +37,7 @@ def _positive_number(value: float, *, name: str, hint: str) -> float:
     return float(value)
 
 
-class GradNorm(Weighting):
+class GradNorm(StatefulWeighting):
     """GradNorm loss weights (Chen et al., ICML 2018).
 
     ``L = sum_i w_i * L_i`` with weights adapted every step by one gradient
@@ -97,7 +96,7 @@ class GradNorm(Weighting):
         learning_rate: float = 0.025,
         min_weight: float = 1e-3,
     ) -> None:
-        super().__init__(tasks)
+        super().__init__(tasks, prefix="gradnorm")
         self.alpha = _positive_number(alpha, name="alpha", hint="the paper uses 0.12 to 3.0")
         self.learning_rate = _positive_number(learning_rate, name="learning_rate", hint="for example 0.025")
         self.min_weight = _positive_number(min_weight, name="min_weight", hint="a small positive floor such as 1e-3")
@@ -106,22 +105,8 @@ class GradNorm(Weighting):
                 f"learning_rate must be > 0 and min_weight in (0, 1), got learning_rate={learning_rate!r}, "
                 f"min_weight={min_weight!r}"
             )
-        n_tasks = len(self.tasks)
-        self.step = state_variable(0, dtype=tf.int64, name="gradnorm_step")
-        self.initial_losses = state_variable(tf.zeros([n_tasks]), name="gradnorm_initial_losses")
-        self.current_weights = state_variable(tf.ones([n_tasks]), name="gradnorm_weights")
-
-    @property
-    def weights(self) -> dict[str, float]:
-        """The weights the next :meth:`combine` will apply, ``{task: w}``."""
-        values = self.current_weights.numpy()
-        return {task: float(values[number]) for number, task in enumerate(self.tasks)}
-
-    def reset(self) -> None:
-        """Weights back to 1; the next step records ``L_i(0)`` again."""
-        self.step.assign(0)
-        self.initial_losses.assign(tf.zeros_like(self.initial_losses))
-        self.current_weights.assign(tf.ones_like(self.current_weights))
+        self.step = self._state(0, dtype=tf.int64, name="gradnorm_step")
+        self.initial_losses = self._state(tf.zeros([len(self.tasks)]), name="gradnorm_initial_losses")
 
     def _check_jacobian(self, jacobian: tf.Tensor | None) -> tf.Tensor:
         if jacobian is None:
