@@ -87,10 +87,12 @@ from mtl_helpers.trainers import (
     AlternatingTrainer,
     BatchedAlternatingTrainer,
     BatchedJointTrainer,
+    CheckpointScores,
     JointTrainer,
     Trainer,
     TrainingLog,
     article_adam,
+    fit_checkpoints,
 )
 from mtl_helpers.weighting import (
     DynamicWeightAverage,
@@ -144,6 +146,7 @@ __all__ = [
     "BatchedAlternatingTrainer",
     "BatchedJointTrainer",
     "BlockSchedule",
+    "CheckpointScores",
     "CoinFlip",
     "FixedWeights",
     "GradientMap",
@@ -177,6 +180,7 @@ __all__ = [
     "draw_graph",
     "draw_network",
     "final_block_drift",
+    "fit_checkpoints",
     "gradient_map",
     "graph_operations",
     "inverse_variance_weights",

@@ -276,6 +276,18 @@ class BatchedTrainer:
         predictions = self._predict_fn(x)
         return {task: tf.reduce_mean(tf.square(y - predictions[task]), axis=[1, 2]).numpy() for task, y in targets.items()}
 
+    def evaluate(self, data: Any) -> dict[str, np.ndarray]:
+        """Every run's mean squared error on held-out data: ``{task: (S,)}``.
+
+        ``data`` is one batch ``{"x": (n, d), "y1": (n, k), ...}`` for every
+        run, a list of one per run or a function of the seed (as ``fit``'s
+        ``eval_data``); run ``s`` gives what ``self.network(s).evaluate``
+        gives, to float32 rounding.
+        """
+        if data is None:
+            raise TypeError("evaluate needs held-out data: a dict like {'x': ..., 'y1': ..., 'y2': ...}")
+        return self._evaluate(self._eval_arrays(data))
+
     def _run_chunks(
         self, steps: int, eval_data: Any, eval_every: int | None, run: Callable[[int, int], np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
