@@ -156,9 +156,9 @@ def fit_checkpoints(
 
     Examples
     --------
-    >>> from mtl_helpers import AlternatingTrainer, CoinFlip, RelatedTasks, TwoHeadNet
+    >>> from mtl_helpers import STRUCTURED_NET, AlternatingTrainer, CoinFlip, RelatedTasks, TwoHeadNet
     >>> tasks = RelatedTasks(correlation=0.5, seed=0)
-    >>> trainer = AlternatingTrainer(TwoHeadNet(seed=0))
+    >>> trainer = AlternatingTrainer(TwoHeadNet(**STRUCTURED_NET, seed=0))
     >>> held_out = {"validation": tasks.sample(100, seed=1), "test": tasks.sample(100, seed=2)}
     >>> scores = fit_checkpoints(trainer, tasks.sample_separate({"y1": 50, "y2": 50}, seed=0),
     ...                          CoinFlip(seed=0).schedule(30), checkpoints=10, held_out=held_out)
