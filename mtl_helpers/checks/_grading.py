@@ -52,7 +52,8 @@ def fresh_evaluate(exercise_id: str, answer: Any) -> Any:
     """
     spec = importlib.util.find_spec(_PACKAGE)
     chapters = [f"{_PACKAGE}.{m.name}" for m in pkgutil.iter_modules(spec.submodule_search_locations) if m.name.startswith("ch")]
-    names = ["mtl_helpers.stats", f"{_PACKAGE}._core", f"{_PACKAGE}._protocol", *chapters]
+    shared = ["_verdict", "_compare", "_core", "_protocol"]  # in import order
+    names = ["mtl_helpers.stats", *(f"{_PACKAGE}.{name}" for name in shared), *chapters]
     loaded = {name: sys.modules.get(name) for name in names}
     try:
         fresh = {name: _fresh(name) for name in names}
