@@ -37,7 +37,8 @@ exercise self-checks (:mod:`~mtl_helpers.checks`).
 from mtl_helpers import compat_v1
 from mtl_helpers._tensorflow import tf
 from mtl_helpers.aggregation import IMTLG, MGDA, Aggregator, CAGrad, PCGrad
-from mtl_helpers.architectures import CGC, MatchedSize, MMoE, OMoE, SharedBottom, matched_sizes
+from mtl_helpers.architecture_sizes import MatchedSize, matched_sizes
+from mtl_helpers.architectures import CGC, MMoE, OMoE, SharedBottom
 from mtl_helpers.checks import check
 from mtl_helpers.data import TASKS, RelatedTasks, article_batch, article_weights
 from mtl_helpers.gradient_maps import GradientMap, gradient_map, plot_gradient_map

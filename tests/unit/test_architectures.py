@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from mtl_helpers._tensorflow import tf
-from mtl_helpers.architectures import CGC, MMoE, OMoE, SharedBottom, matched_sizes
+from mtl_helpers.architecture_sizes import matched_sizes
+from mtl_helpers.architectures import CGC, MMoE, OMoE, SharedBottom
 from mtl_helpers.models import STRUCTURED_NET, TwoHeadNet
 
 SMALL = {
