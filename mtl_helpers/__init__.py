@@ -28,9 +28,12 @@ real data sets in :mod:`~mtl_helpers.real_data`), a network with
 classification and regression heads and missing labels
 (:mod:`~mtl_helpers.multi_head`, :mod:`~mtl_helpers.heads`),
 the article's TensorFlow 1 graph (:mod:`~mtl_helpers.compat_v1`), diagrams
-(:mod:`~mtl_helpers.graph_diagrams`, :mod:`~mtl_helpers.network_diagrams`),
+(:mod:`~mtl_helpers.graph_diagrams`, :mod:`~mtl_helpers.network_diagrams`,
+the decision guide's flow chart in :mod:`~mtl_helpers.flow_chart`),
 speed measurements (:mod:`~mtl_helpers.speed`), looking inside a run
-(:mod:`~mtl_helpers.inspection`), plots (:mod:`~mtl_helpers.plots`) and the
+(:mod:`~mtl_helpers.inspection`), plots (:mod:`~mtl_helpers.plots`),
+interactive figures for the book and live controls in Jupyter
+(:mod:`~mtl_helpers.interactive`, :mod:`~mtl_helpers.live`) and the
 exercise self-checks (:mod:`~mtl_helpers.checks`).
 """
 
@@ -41,10 +44,13 @@ from mtl_helpers.architecture_sizes import MatchedSize, matched_sizes
 from mtl_helpers.architectures import CGC, MMoE, OMoE, SharedBottom
 from mtl_helpers.checks import check
 from mtl_helpers.data import TASKS, RelatedTasks, article_batch, article_weights
+from mtl_helpers.flow_chart import Decision, Recommendation, draw_flow_chart, follow_guide, guide_rows
 from mtl_helpers.gradient_maps import GradientMap, gradient_map, plot_gradient_map
 from mtl_helpers.graph_diagrams import draw_graph, graph_operations, required_operations
 from mtl_helpers.heads import Classification, Regression, masked_mean
 from mtl_helpers.inspection import adam_slots, final_block_drift, shared_readout_r2, steps_of_task, weight_changes
+from mtl_helpers.interactive import InteractiveFigure, seed_summaries
+from mtl_helpers.live import live_controls
 from mtl_helpers.models import STRUCTURED_NET, TwoHeadNet, keras_two_head_model
 from mtl_helpers.multi_head import MultiHeadNet, keras_losses, keras_multi_head_model, keras_targets
 from mtl_helpers.network_diagrams import NetworkSpec, draw_network, network_spec
@@ -115,6 +121,7 @@ __all__ = [
     "SharedBottom",
     "matched_sizes",
     "IMTLG",
+    "InteractiveFigure",
     "MGDA",
     "MIN_SEEDS",
     "PENGUIN_FEATURES",
@@ -126,6 +133,7 @@ __all__ = [
     "Aggregator",
     "CAGrad",
     "Classification",
+    "Decision",
     "DynamicWeightAverage",
     "GradNorm",
     "MultiHeadNet",
@@ -156,6 +164,7 @@ __all__ = [
     "NetworkSpec",
     "PairedComparison",
     "ProportionalSampler",
+    "Recommendation",
     "RelatedTasks",
     "Results",
     "Schedule",
@@ -180,12 +189,16 @@ __all__ = [
     "dataset_sizes",
     "draw_graph",
     "draw_network",
+    "draw_flow_chart",
     "final_block_drift",
+    "follow_guide",
     "fit_checkpoints",
     "gradient_map",
+    "guide_rows",
     "graph_operations",
     "inverse_variance_weights",
     "keras_two_head_model",
+    "live_controls",
     "measure_speed",
     "network_spec",
     "plot_gradient_map",
@@ -195,6 +208,7 @@ __all__ = [
     "plot_task_curves",
     "progress",
     "required_operations",
+    "seed_summaries",
     "setup",
     "shared_readout_r2",
     "steps_of_task",

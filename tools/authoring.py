@@ -119,6 +119,9 @@ def execute_notebook(path: Path, *, timeout: int = CELL_TIMEOUT_SECONDS) -> floa
         kernel_name=KERNEL_NAME,
         timeout=timeout,
         record_timing=False,  # no timestamps in the stored notebook: diffs show only real changes
+        # No ipywidgets state (random model ids, ~40 kB per chapter with live controls): the
+        # book renders no widgets, and a reader's Jupyter makes them when the cell runs.
+        store_widget_state=False,
         resources={"metadata": {"path": str(path.resolve().parent)}},
     )
     start = time.perf_counter()

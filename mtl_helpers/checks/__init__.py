@@ -10,7 +10,7 @@ tests and graders.
 
 from __future__ import annotations
 
-from mtl_helpers.checks import ch1, ch2, ch3, ch4, ch5, ch6, ch7, ch8, ch9, ch10  # noqa: F401  (register the checks)
+from mtl_helpers.checks import ch1, ch2, ch3, ch4, ch5, ch6, ch7, ch8, ch9, ch10, ch11  # noqa: F401  (register the checks)
 from mtl_helpers.checks._core import CheckResult, check, evaluate, exercise_ids, register
 
 __all__ = ["CheckResult", "check", "evaluate", "exercise_ids", "register"]
