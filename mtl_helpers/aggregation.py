@@ -20,7 +20,10 @@ class                            direction for the jacobian ``G`` with rows ``g_
 
 Every aggregator maps a tensor of shape ``(n_tasks, n_params)`` to one of shape
 ``(n_params,)`` (float32), runs inside ``tf.function`` and compiles with XLA
-(``jit_compile=True``). The small optimisation problems of MGDA, CAGrad and
+(``jit_compile=True``) once for all jacobians of one shape: the solvers pick
+entries with ``tf.gather``, never ``x[i]`` with a run-time ``i``, which XLA
+takes for a compile-time constant (it would compile the caller again for
+every new jacobian). The small optimisation problems of MGDA, CAGrad and
 IMTL-G are solved on the ``n_tasks x n_tasks`` Gram matrix ``G G^T`` in
 float64, so their cost beyond two matrix products does not grow with the
 number of parameters.
@@ -270,14 +273,17 @@ def _simplex_solver(gram: tf.Tensor, *, c: float | None, max_iterations: int, to
         grad = gradient(w, aw)
         best = tf.argmin(grad, output_type=tf.int32)
         worst = tf.argmax(tf.where(w > 0, grad, tf.constant(-np.inf, tf.float64)), output_type=tf.int32)
-        gap = tf.tensordot(grad, w, 1) - grad[best]
+        # tf.gather, never grad[best]: see the module docstring (XLA would compile again at every call).
+        w_worst = tf.gather(w, worst)
+        gap = tf.tensordot(grad, w, 1) - tf.gather(grad, best)
         # Along w + t (e_best - e_worst), 0 <= t <= w_worst: g_w moves by t * (g_best - g_worst).
-        ab = aw[best] - aw[worst]
-        aa = tf.maximum(a[best, best] + a[worst, worst] - 2.0 * a[best, worst], 0.0)
+        ab = tf.gather(aw, best) - tf.gather(aw, worst)
+        a_bb, a_ww, a_bw = tf.unstack(tf.gather_nd(a, tf.stack([[best, best], [worst, worst], [best, worst]])))
+        aa = tf.maximum(a_bb + a_ww - 2.0 * a_bw, 0.0)
         if c is None:
             t = tf.math.divide_no_nan(-ab, aa)
         else:
-            p = mean_row[best] - mean_row[worst]
+            p = tf.gather(mean_row, best) - tf.gather(mean_row, worst)
             bb = tf.maximum(tf.tensordot(w, aw, 1), 0.0)
             det = tf.maximum(aa * bb - ab * ab, 0.0)
             margin = radius * radius * aa - p * p
@@ -285,9 +291,9 @@ def _simplex_solver(gram: tf.Tensor, *, c: float | None, max_iterations: int, to
             t = tf.where(
                 margin > 0,
                 tf.math.divide_no_nan(interior - ab, aa),
-                tf.where(p < 0, w[worst], tf.zeros_like(p)),
+                tf.where(p < 0, w_worst, tf.zeros_like(p)),
             )
-        t = tf.clip_by_value(t, 0.0, w[worst])
+        t = tf.clip_by_value(t, 0.0, w_worst)
         move = t * (tf.one_hot(best, n_tasks, dtype=tf.float64) - tf.one_hot(worst, n_tasks, dtype=tf.float64))
         return iteration + 1, w + move, gap
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import numpy as np
 import pytest
 
 from mtl_helpers._tensorflow import tf
 from mtl_helpers.aggregation import IMTLG, MGDA, Aggregator, CAGrad, PCGrad
+from mtl_helpers.data import RelatedTasks
+from mtl_helpers.models import STRUCTURED_NET, TwoHeadNet
+from mtl_helpers.trainers import JointTrainer
 
 ORTHOGONAL = [[1.0, 0.0], [0.0, 1.0]]
 CONFLICTING = [[1.0, 0.0], [-1.0, 1.0]]
@@ -225,6 +229,51 @@ def test_inside_tf_function(name: str, jit_compile: bool, three_tasks: np.ndarra
     for _ in range(3):  # PCGrad's stream advances the same way in both
         np.testing.assert_allclose(function(tf.constant(three_tasks)).numpy(), eager(tf.constant(three_tasks)).numpy(), atol=1e-5)
     assert function.experimental_get_tracing_count() == 1
+
+
+def seconds(function, *args) -> float:
+    start = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - start
+
+
+# A solver that indexed with a run-time index (``aw[best]``) made XLA take the jacobian, and
+# through it a trainer's weights and data, for compile-time constants: the program was compiled
+# again at every call with new values, without tracing again (tracing counts stayed at 1), each
+# call as slow as the first. The compile-once tests compare the later calls' times with the first.
+@pytest.mark.parametrize(("name", "n_tasks"), [("CAGrad", 2), ("CAGrad", 3), ("MGDA", 3)])
+def test_xla_compiles_the_solvers_once(name: str, n_tasks: int) -> None:
+    rng = np.random.default_rng(3)
+    jacobians = [tf.constant(rng.normal(size=(n_tasks, 50)), tf.float32) for _ in range(4)]
+    eager, compiled = make(name), make(name)
+    function = tf.function(compiled.__call__, jit_compile=True)
+    first = seconds(function, jacobians[0])
+    later = min(seconds(function, jacobian) for jacobian in jacobians[1:])
+    assert later < 0.25 * first, f"first call {first:.3f} s, fastest later call {later:.3f} s: XLA compiled again"
+    for jacobian in jacobians:
+        np.testing.assert_allclose(function(jacobian).numpy(), eager(jacobian).numpy(), rtol=1e-5, atol=1e-6)
+    assert function.experimental_get_tracing_count() == 1
+
+
+def test_joint_trainer_with_cagrad_under_xla_compiles_once_and_matches() -> None:
+    net = {**STRUCTURED_NET, "loss": "mean_squared_error"}
+    tasks = RelatedTasks(correlation=0.5, seed=0)
+    trainers = {xla: JointTrainer(TwoHeadNet(**net), aggregator=CAGrad(c=0.5), jit_compile=xla) for xla in (False, True)}
+    times, weights, losses = [], {}, {}
+    for seed in range(4):  # a new data set and new initial weights in every fit
+        data = tasks.sample(128, seed=seed)
+        for xla, trainer in trainers.items():
+            trainer.reset(seed)
+            start = time.perf_counter()
+            losses[xla] = trainer.fit(data, 100, seed=seed).loss
+            if xla:
+                times.append(time.perf_counter() - start)
+            weights[xla] = trainer.net.get_weights()
+        np.testing.assert_allclose(losses[True], losses[False], rtol=1e-5)
+        for name, value in weights[False].items():
+            np.testing.assert_allclose(weights[True][name], value, rtol=1e-5, atol=1e-6, err_msg=name)
+    assert trainers[True].tracing_count == 1
+    assert min(times[1:]) < 0.25 * times[0], f"fit times {np.round(times, 3)} s: XLA compiled the loop again"
 
 
 @pytest.mark.parametrize("name", list(HAND_CASES))
