@@ -29,7 +29,7 @@ import pandas as pd
 from mtl_helpers.runtime import PALETTE
 from mtl_helpers.stats import summarize_seeds
 
-__all__ = ["MAX_POINTS", "MAX_TITLE", "SIGNIFICANT_DIGITS", "InteractiveFigure", "seed_summaries"]
+__all__ = ["MAX_POINTS", "MAX_TITLE", "SIGNIFICANT_DIGITS", "TEXT_WIDTH", "InteractiveFigure", "seed_summaries"]
 
 #: The most rows (points) one figure may hold: its data travel inside the page.
 MAX_POINTS = 5000
@@ -38,6 +38,8 @@ MAX_POINTS = 5000
 SIGNIFICANT_DIGITS = 4
 #: The longest title: one line of the page and of the stored text.
 MAX_TITLE = 80
+#: The widest line of the stored plain text (a page's code column): lists of values are cut short to fit.
+TEXT_WIDTH = 88
 #: Version of the JSON format read by ``interactive_figures.js``.
 FORMAT_VERSION = 1
 
@@ -128,6 +130,12 @@ class InteractiveFigure:
         Logarithmic axes (the values must then be positive).
     invert_x : bool, default False
         Large x on the left, as in a static figure with ``ax.invert_xaxis()``.
+    sort_x : bool, default True
+        Join each line's points in the order of x. Pass False for a curve
+        whose x is itself measured, such as a front of two tasks' errors
+        traced by a weight: the points are then joined in the order of the
+        frame's rows (sort it by the weight first), a line may pass the same
+        x twice, and ``band`` is not allowed.
     static_shows : str, default "the same results"
         Completes the sentence shown without JavaScript: "Fig. N above shows
         ...". Say what the static figure covers when it shows less than the
@@ -182,6 +190,7 @@ class InteractiveFigure:
         log_x: bool = False,
         log_y: bool = False,
         invert_x: bool = False,
+        sort_x: bool = True,
         static_shows: str = "the same results",
         jupyter_note: str = LIVE_BELOW,
     ) -> None:
@@ -208,7 +217,7 @@ class InteractiveFigure:
             raise TypeError(f"controls must be a sequence of column names, got the string {controls!r}; pass ({controls!r},)")
         controls = tuple(controls)
         self._check_columns(frame, x=x, y=y, line=line, controls=controls, band=band)
-        for flag_name, flag_value in {"log_x": log_x, "log_y": log_y, "invert_x": invert_x}.items():
+        for flag_name, flag_value in {"log_x": log_x, "log_y": log_y, "invert_x": invert_x, "sort_x": sort_x}.items():
             if not isinstance(flag_value, bool):
                 raise TypeError(f"{flag_name} must be True or False, got {flag_value!r}")
         for axis, column, log in (("x", x, log_x), ("y", y, log_y)):
@@ -223,6 +232,11 @@ class InteractiveFigure:
                 raise ValueError(
                     f"column {column!r} has values <= 0, which a log axis cannot show; pass log_{axis}=False"
                 )
+        if band is not None and not sort_x:
+            raise ValueError(
+                "a band is drawn between lines sorted by x; with sort_x=False leave out band "
+                "(or pass sort_x=True if each line has one y per x)"
+            )
         if band is not None:
             values = frame[list(band)].to_numpy(dtype=float)
             if not np.all(np.isfinite(values)):
@@ -233,7 +247,7 @@ class InteractiveFigure:
         self.x, self.y, self.line, self.controls, self.band = x, y, line, controls, band
         self.x_label, self.y_label = x_label or x, y_label or y
         self.labels = {column: column for column in (line, *controls)} | dict(labels or {})
-        self.log_x, self.log_y, self.invert_x = log_x, log_y, invert_x
+        self.log_x, self.log_y, self.invert_x, self.sort_x = log_x, log_y, invert_x, sort_x
         for key, value in {"static_shows": static_shows, "jupyter_note": jupyter_note}.items():
             if not isinstance(value, str):
                 raise TypeError(f"{key} must be a string, got {type(value).__name__}")
@@ -310,13 +324,14 @@ class InteractiveFigure:
         return slots
 
     def _check_unique_points(self) -> None:
-        keys = [self.line, *self.controls, self.x]
+        keys = [self.line, *self.controls, self.x] + ([] if self.sort_x else [self.y])
         repeated = self.frame[self.frame.duplicated(keys, keep=False)]
         if not repeated.empty:
             first = repeated.iloc[0]
             where = ", ".join(f"{key}={_label(first[key])}" for key in keys)
+            needs = "one y per x" if self.sort_x else "distinct points"
             raise ValueError(
-                f"{len(repeated)} rows are the same point ({where}, ...): each line needs one y per x for each "
+                f"{len(repeated)} rows are the same point ({where}, ...): each line needs {needs} for each "
                 "choice of the controls; average them first (seed_summaries) or add a control column"
             )
 
@@ -326,7 +341,9 @@ class InteractiveFigure:
         """The figure as the JSON object ``interactive_figures.js`` reads (numbers rounded).
 
         ``points`` holds one list per row: ``[x, y, line index, control value
-        indices ..., (band lower, band upper)]``, sorted by line, controls and x.
+        indices ..., (band lower, band upper)]``, sorted by line, controls and x
+        (with ``sort_x=False``: by line and controls, each line's points in
+        the frame's order, and the key ``"sort_x": false`` tells the script).
         """
         line_index = {value: k for k, value in enumerate(self.line_values)}
         control_index = {c: {value: k for k, value in enumerate(values)} for c, values in self.control_values.items()}
@@ -338,8 +355,9 @@ class InteractiveFigure:
             if self.band is not None:
                 point += [_round(record[self.band[0]]), _round(record[self.band[1]])]
             points.append(point)
-        points.sort(key=lambda p: (p[2], *p[3 : 3 + len(self.controls)], p[0]))
-        return {
+        within = (lambda p: (p[0],)) if self.sort_x else (lambda p: ())  # sort is stable: rows' order
+        points.sort(key=lambda p: (p[2], *p[3 : 3 + len(self.controls)], *within(p)))
+        spec = {
             "version": FORMAT_VERSION,
             "name": self.name,
             "title": self.title,
@@ -359,6 +377,9 @@ class InteractiveFigure:
             "band": self.band is not None,
             "points": points,
         }
+        if not self.sort_x:  # only then, so that the figures that sort by x store what they stored before
+            spec["sort_x"] = False
+        return spec
 
     def to_html(self) -> str:
         """The HTML stored in the notebook: title, data and the no-JavaScript sentence."""
@@ -377,20 +398,25 @@ class InteractiveFigure:
         )
 
     def __repr__(self) -> str:
-        def listed(values: Iterable[Any], limit: int = 6) -> str:
-            shown = [_label(v) for v in values]
-            return ", ".join(shown[:limit]) + (f", ... ({len(shown)} values)" if len(shown) > limit else "")
+        def listed(start: str, values: Iterable[Any], limit: int = 6) -> str:
+            """``start`` and up to ``limit`` values, fewer if the line would pass :data:`TEXT_WIDTH`."""
+            shown, line = [_label(v) for v in values], start
+            for count in range(min(limit, len(shown)), 0, -1):
+                line = start + ", ".join(shown[:count]) + (f", ... ({len(shown)} values)" if len(shown) > count else "")
+                if len(line) <= TEXT_WIDTH:
+                    break
+            return line
 
         band = " with intervals" if self.band else ""
         lines = [
             f"InteractiveFigure {self.name!r}, exploring {self.explores}:",
             f"  {self.title}",
             f"  {self.y_label} against {self.x_label}: {len(self.frame)} points{band}",
-            f"  lines, {self.labels[self.line]}: {listed(self.line_values)}",
+            listed(f"  lines, {self.labels[self.line]}: ", self.line_values),
         ]
         for column in self.controls:
             kind = "slider" if self.control_kinds[column] == "range" else "menu"
-            lines.append(f"  {kind}, {self.labels[column]}: {listed(self.control_values[column])}")
+            lines.append(listed(f"  {kind}, {self.labels[column]}: ", self.control_values[column]))
         return "\n".join(lines)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:

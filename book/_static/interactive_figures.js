@@ -25,6 +25,31 @@
   const SVG_NS = "http://www.w3.org/2000/svg";
   const FORMAT_VERSION = 1;
   const MARGIN = { top: 12, right: 18, bottom: 46 };
+  /* Lines that share a colour (more lines than the palette has colours) differ by marker. */
+  const MARKERS = ["circle", "square", "triangle", "diamond"];
+
+  /* The SVG path of a marker of radius r centred at (cx, cy); null for a circle. */
+  function markerPath(shape, cx, cy, r) {
+    const f = (v) => v.toFixed(1);
+    if (shape === "square") return `M${f(cx - r)},${f(cy - r)}h${f(2 * r)}v${f(2 * r)}h${f(-2 * r)}Z`;
+    if (shape === "triangle") {
+      return `M${f(cx)},${f(cy - 1.2 * r)}L${f(cx + 1.1 * r)},${f(cy + 0.8 * r)}L${f(cx - 1.1 * r)},${f(cy + 0.8 * r)}Z`;
+    }
+    if (shape === "diamond") {
+      return `M${f(cx)},${f(cy - 1.3 * r)}L${f(cx + 1.3 * r)},${f(cy)}L${f(cx)},${f(cy + 1.3 * r)}L${f(cx - 1.3 * r)},${f(cy)}Z`;
+    }
+    return null;
+  }
+
+  /* A marker at (cx, cy) in the given colour: a circle, or a path for the other shapes. */
+  function drawMarker(shape, cx, cy, r, color, className, parent) {
+    const d = markerPath(shape, cx, cy, r);
+    if (d === null) {
+      const circle = { cx: cx.toFixed(1), cy: cy.toFixed(1), r: String(r), class: className, style: `fill: ${color}` };
+      return svgElement("circle", circle, parent);
+    }
+    return svgElement("path", { d, class: className, style: `fill: ${color}` }, parent);
+  }
 
   function element(tag, attributes, parent) {
     const node = document.createElement(tag);
@@ -147,6 +172,11 @@
           style: `--mtl-swatch: var(--mtl-line-${this.spec.line.colors[index]})`,
           "aria-hidden": "true",
         }, label);
+        const key = svgElement("svg", {
+          class: "mtl-interactive__marker", width: "12", height: "12", viewBox: "0 0 12 12", "aria-hidden": "true",
+        }, label);
+        const swatch = `var(--mtl-line-${this.spec.line.colors[index]})`;
+        drawMarker(this.markerOf(index), 6, 6, 4, swatch, "mtl-interactive__key", key);
         element("span", { class: "mtl-interactive__line-name", text: value }, label);
         box.addEventListener("change", () => {
           this.lineOn[index] = box.checked;
@@ -192,11 +222,12 @@
       return select;
     }
 
-    /* Points of line `line` for the current choice of every control, sorted by x. */
+    /* Points of line `line` for the current choice of every control, sorted by x; with
+       sort_x false (a front whose x is measured) in the stored order, which is the frame's. */
     pointsOf(line) {
-      return this.spec.points
-        .filter((p) => p[2] === line && this.choice.every((c, k) => p[3 + k] === c))
-        .sort((a, b) => a[0] - b[0]);
+      const points = this.spec.points
+        .filter((p) => p[2] === line && this.choice.every((c, k) => p[3 + k] === c));
+      return this.spec.sort_x === false ? points : points.sort((a, b) => a[0] - b[0]);
     }
 
     /* The rows that set the axes: every line, the chosen menu values, every slider position. */
@@ -276,8 +307,8 @@
         const path = points.map((p, k) => `${k ? "L" : "M"}${x.toPixel(p[0]).toFixed(1)},${y.toPixel(p[1]).toFixed(1)}`);
         svgElement("path", { class: "mtl-interactive__line-path", d: path.join(""), style: `stroke: ${color}` }, group);
         for (const p of points) {
-          const dot = svgElement("circle", { cx: x.toPixel(p[0]).toFixed(1), cy: y.toPixel(p[1]).toFixed(1), r: "3.5",
-            class: "mtl-interactive__point", style: `fill: ${color}` }, group);
+          const [px, py] = [x.toPixel(p[0]), y.toPixel(p[1])];
+          const dot = drawMarker(this.markerOf(line), px, py, 3.5, color, "mtl-interactive__point", group);
           const interval = band >= 0 ? ` (${format(p[band])} to ${format(p[band + 1])})` : "";
           svgElement("title", { text: `${name}: ${spec.x.label} ${format(p[0])}, ${spec.y.label} ${format(p[1])}${interval}` }, dot);
         }
@@ -289,6 +320,13 @@
         box.parentElement.classList.toggle("mtl-interactive__line--empty", empty);
         box.parentElement.title = empty ? "no results for this choice" : "";
       });
+    }
+
+    /* The marker of a line: the first line of each colour gets circles, the next squares, ... */
+    markerOf(line) {
+      const colors = this.spec.line.colors;
+      const earlier = colors.slice(0, line).filter((color) => color === colors[line]).length;
+      return MARKERS[earlier % MARKERS.length];
     }
 
     /* One sentence on what the chart shows now, for the status line and the SVG's label. */
@@ -305,7 +343,8 @@
           return;
         }
         const ys = points.map((p) => p[1]);
-        shown.push(`${name} (${points.length} points, ${format(Math.min(...ys))} to ${format(Math.max(...ys))})`);
+        if (points.length === 1) shown.push(`${name} (one point, ${format(points[0][0])}, ${format(ys[0])})`);
+        else shown.push(`${name} (${points.length} points, ${format(Math.min(...ys))} to ${format(Math.max(...ys))})`);
       });
       let text = `${spec.y.label} against ${spec.x.label}`;
       if (chosen.length) text += `, for ${chosen.join(" and ")}`;

@@ -187,3 +187,30 @@ def test_figures_follow_the_theme_and_stay_readable(page: BookPage, dark: bool, 
         assert not problems, f"{page.html}: " + "\n".join(problems)
     finally:
         context.close()
+
+
+LEGEND_KEYS = """(root) => Array.from(root.querySelectorAll(".mtl-interactive__line"), (label) => {
+  const key = label.querySelector(".mtl-interactive__marker > *");
+  return [label.textContent.trim(), getComputedStyle(key).fill, key.tagName,
+          key.getAttribute("d") || "circle"];
+})"""
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.docname)
+def test_every_line_has_its_own_colour_and_marker(page: BookPage, browser: Any, site: Any) -> None:
+    """More lines than colours (chapter 6: ten) are told apart by the marker shown in the legend too."""
+    context, tab, problems = _open(browser, site, page)
+    try:
+        figures = tab.locator(".mtl-interactive")
+        for index in range(figures.count()):
+            keys = figures.nth(index).evaluate(LEGEND_KEYS)
+            # A marker's shape: a circle, or a path told apart by its number of straight segments.
+            looks = [(fill, "circle" if tag == "circle" else f"path with {shape.count('L')} segments")
+                     for _, fill, tag, shape in keys]
+            seen = {}
+            for (name, *_), look in zip(keys, looks, strict=True):
+                assert look not in seen, f"{page.html}: lines {seen[look]!r} and {name!r} look the same {look}"
+                seen[look] = name
+        assert not problems, f"{page.html}: {problems}"
+    finally:
+        context.close()

@@ -106,6 +106,11 @@ def test_plain_text_is_short_and_fits_the_page(frame: pd.DataFrame) -> None:
         "  slider, p: 0, 0.5, 1"
     )
     assert all(len(line) <= MAX_OUTPUT_LINE for line in text.splitlines())
+    names = {"alone": "a line with a long name", "shared": "another line with a long name"}
+    long = make(pd.concat([frame.assign(model=frame["model"].map(names) + f" {k}") for k in range(4)]))
+    text = long._repr_mimebundle_()["text/plain"]
+    assert "\n  lines, model: a line with a long name 0, ... (8 values)\n" in text  # two would not fit
+    assert max(map(len, text.splitlines())) <= MAX_OUTPUT_LINE == module.TEXT_WIDTH
 
 
 def test_text_is_escaped_and_script_cannot_end_early(frame: pd.DataFrame) -> None:
@@ -146,6 +151,31 @@ def test_a_chapter_can_say_what_the_static_figure_shows(frame: pd.DataFrame) -> 
     figure = make(frame, static_shows="the hard functions only", jupyter_note="")
     fallback = re.search(r'<p class="mtl-interactive__fallback">(.*?)</p>', figure.to_html())[1]
     assert fallback.endswith("above shows the hard functions only.")
+
+
+def test_a_front_keeps_the_order_of_its_rows() -> None:
+    """sort_x=False: a curve whose x is measured (a front traced by a weight) is joined in row order."""
+    front = pd.DataFrame({"w": [0.1, 0.5, 0.9, 0.1, 0.5, 0.9], "x": [0.3, 0.2, 0.3, 0.4, 0.1, 0.2],
+                          "y": [0.1, 0.2, 0.4, 0.1, 0.3, 0.2], "line": "fixed", "setting": ["a"] * 3 + ["b"] * 3})
+    arguments = {"name": "explore-front", "x": "x", "y": "y", "line": "line", "controls": ["setting"],
+                 "explores": "fig-front", "title": "A front"}
+    with pytest.raises(ValueError, match=r"rows are the same point \(line=fixed, setting=a, x=0.3, \.\.\.\): each line "
+                       "needs one y per x"):
+        InteractiveFigure(front, **arguments)  # x = 0.3 twice in setting a: refused when sorting by x
+    spec = InteractiveFigure(front.sample(frac=1.0, random_state=1).sort_values("w"), sort_x=False, **arguments).spec()
+    assert spec["sort_x"] is False
+    sorted_by_x = InteractiveFigure(front.drop_duplicates(["setting", "x"]), **arguments).spec()
+    assert "sort_x" not in sorted_by_x, "figures that sort by x store what they stored before"
+    assert [p[:2] for p in spec["points"] if p[3] == 0] == [[0.3, 0.1], [0.2, 0.2], [0.3, 0.4]]  # w's order, not x's
+    assert [p[:2] for p in spec["points"] if p[3] == 1] == [[0.4, 0.1], [0.1, 0.3], [0.2, 0.2]]
+    with pytest.raises(ValueError, match=r"rows are the same point \(.*y=0.1, \.\.\.\): each line needs distinct points"):
+        InteractiveFigure(pd.concat([front, front.iloc[:1]]), sort_x=False, **arguments)
+    with pytest.raises(ValueError, match="with sort_x=False leave out band"):
+        InteractiveFigure(front.assign(low=0.0, high=1.0), sort_x=False, band=("low", "high"), **arguments)
+    with pytest.raises(TypeError, match="sort_x must be True or False, got 'no'"):
+        InteractiveFigure(front, sort_x="no", **arguments)
+    source = JS.read_text(encoding="utf-8")
+    assert "this.spec.sort_x === false ? points : points.sort(" in source, "the script must keep the rows' order"
 
 
 # ---------------------------------------------------------------------------
