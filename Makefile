@@ -1,9 +1,10 @@
 # Multi-Task Learning with TensorFlow: build, test and author the book.
 #
 #   make book        create .venv if needed, install, build the HTML book
-#   make test        every test: find or install a Chromium, then helpers,
-#                    nbval on each notebook and the student editions (two
-#                    workers), strict book build, the pages in headless Chromium
+#   make test        every test: find or install a Chromium; then the helper
+#                    unit tests beside the strict book build and the pages in
+#                    headless Chromium; then nbval on each notebook and the
+#                    student editions (two workers)
 #
 # Also: make lab (JupyterLab on the student editions, for students),
 # make lab-author (JupyterLab on the chapters, solutions included),

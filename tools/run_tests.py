@@ -7,7 +7,11 @@
 3. ``rendered``: the strict book build, then the pages in headless Chromium
    (one process: one build, one browser for every page).
 
-A failing step does not stop the next ones. At the end come each step's time
+``unit`` and ``rendered`` run at the same time (:data:`STAGES`): the browser
+step leaves much of the two cores idle (it waits on page loads), and the
+unit tests fill it; ``unit`` prints as it goes, ``rendered`` when it ends.
+``notebooks`` runs alone, so that its execution-time table measures the
+notebooks, not a neighbour. A failing step does not stop the next ones. At the end come each step's time
 and result, and each notebook's execution time (``_build/execution-times.json``,
 written by step 2); the exit status is 1 when a step failed.
 
@@ -17,14 +21,16 @@ Usage: ``python tools/run_tests.py [STEP ...]`` (default: all three steps, in or
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["STEPS", "WORKERS", "Step", "main", "notebook_table"]
+__all__ = ["STAGES", "STEPS", "WORKERS", "Step", "main", "notebook_table"]
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMES_FILE = ROOT / "_build" / "execution-times.json"
@@ -50,6 +56,9 @@ STEPS = (
     Step("rendered", "book build and browser tests", ("tests/rendered", "--ignore", STUDENT_EDITIONS)),
 )
 
+#: The steps run together, stage after stage.
+STAGES = (("unit", "rendered"), ("notebooks",))
+
 
 def _duration(seconds: float) -> str:
     minutes, rest = divmod(round(seconds), 60)
@@ -71,6 +80,27 @@ def notebook_table(record: dict) -> list[str]:
     return lines
 
 
+def _run_stage(steps: list[Step]) -> list[tuple[Step, int, float]]:
+    """Run ``steps`` at the same time: the first prints as it goes, the others when they end."""
+    results = []
+    with contextlib.ExitStack() as stack:
+        started = []
+        for index, step in enumerate(steps):
+            together = "" if index == 0 else " (at the same time; its output follows when it ends)"
+            print(f"\n=== make test, step {step.name}: {' '.join(['pytest', *step.arguments])}{together}", flush=True)
+            log = None if index == 0 else stack.enter_context(tempfile.TemporaryFile(mode="w+", encoding="utf-8"))
+            command = [sys.executable, "-m", "pytest", *step.arguments]
+            process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT if log else None)
+            started.append((step, process, log, time.perf_counter()))
+        for step, process, log, step_start in started:
+            returncode = process.wait()
+            results.append((step, returncode, time.perf_counter() - step_start))
+            if log is not None:
+                log.seek(0)
+                print(f"\n=== make test, output of step {step.name}:\n{log.read()}", flush=True)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/run_tests.py", description=__doc__.splitlines()[0])
     parser.add_argument("steps", nargs="*", metavar="STEP", help="unit, notebooks or rendered (default: all, in this order)")
@@ -78,20 +108,19 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(args.steps) - {step.name for step in STEPS})
     if unknown:
         parser.error(f"unknown step(s) {unknown}; choose from {[step.name for step in STEPS]}")
-    chosen = [step for step in STEPS if not args.steps or step.name in args.steps]
+    chosen = {step.name: step for step in STEPS if not args.steps or step.name in args.steps}
     start = time.perf_counter()
     results = []
-    for step in chosen:
-        command = [sys.executable, "-m", "pytest", *step.arguments]
-        print(f"\n=== make test, step {step.name}: {' '.join(['pytest', *step.arguments])}", flush=True)
-        step_start = time.perf_counter()
-        returncode = subprocess.run(command, cwd=ROOT).returncode
-        results.append((step, returncode, time.perf_counter() - step_start))
+    for stage in STAGES:
+        results += _run_stage([chosen[name] for name in stage if name in chosen])
     print("\n=== make test: summary")
     for step, returncode, seconds in results:
         print(f"  {step.title:<42} {_duration(seconds):>12}  {'passed' if returncode == 0 else f'FAILED (exit {returncode})'}")
     print(f"  {'all steps':<42} {_duration(time.perf_counter() - start):>12}")
-    if any(step.name == "notebooks" for step in chosen) and TIMES_FILE.is_file():
+    together = [name for stage in STAGES if len([n for n in stage if n in chosen]) > 1 for name in stage]
+    if together:
+        print(f"  (steps {' and '.join(together)} ran at the same time)")
+    if "notebooks" in chosen and TIMES_FILE.is_file():
         print("\n" + "\n".join(notebook_table(json.loads(TIMES_FILE.read_text(encoding="utf-8")))))
     return 1 if any(returncode != 0 for _, returncode, _ in results) else 0
 
