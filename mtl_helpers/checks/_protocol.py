@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 from scipy import stats as scipy_stats
 
-from mtl_helpers.checks._core import CheckResult, hint, passed
+from mtl_helpers.checks._core import CheckResult, hint, passed, register
 from mtl_helpers.stats import MIN_SEEDS
 
-__all__ = ["KEYS", "check_paired_comparison", "conclusions"]
+__all__ = ["KEYS", "check_paired_comparison", "conclusions", "register_paired_comparison"]
 
 #: The keys of an open exercise's answer.
 KEYS: tuple[str, ...] = ("records", "interval", "conclusion")
@@ -189,3 +189,18 @@ def check_paired_comparison(
         better = "lower" if lower_is_better else "higher"
         return hint(f"check the direction: the interval is of {first} - {second}, and a {better} {metric} is better")
     return passed(f"correct: {len(common)} paired seeds, a 95% interval, its verdict.")
+
+
+def register_paired_comparison(
+    exercise_id: str, *, methods: tuple[str, str], metric: str, lower_is_better: bool = True
+) -> None:
+    """Register :func:`check_paired_comparison` with these settings as the check of an open exercise.
+
+    A chapter's check module calls it once, e.g. ``register_paired_comparison("ch6.ex4",
+    methods=("pcgrad", "sum"), metric="test")``: the interval is that of
+    ``methods[0] - methods[1]`` of ``metric`` over the paired seeds.
+    """
+
+    @register(exercise_id)
+    def _check(answer: Any) -> CheckResult:
+        return check_paired_comparison(answer, methods=methods, metric=metric, lower_is_better=lower_is_better)

@@ -14,7 +14,7 @@
   ``peak * min(1, (count + 1) / steps)``.
 * ``ch10.ex4`` (open): a paired comparison of the global batch sizes 64 and 16
   at a fixed number of rows seen, checked for the book's protocol by
-  :func:`mtl_helpers.checks._protocol.check_paired_comparison`.
+  :func:`mtl_helpers.checks._protocol.register_paired_comparison`.
 
 Every expected value is computed here with NumPy from the exercise's own
 cases; none is typed in, and none is printed.
@@ -31,7 +31,7 @@ import numpy as np
 
 from mtl_helpers._tensorflow import tf
 from mtl_helpers.checks._core import CheckResult, compare_arrays, hint, needs_function, passed, register
-from mtl_helpers.checks._protocol import check_paired_comparison
+from mtl_helpers.checks._protocol import register_paired_comparison
 
 __all__: list[str] = []
 
@@ -243,6 +243,4 @@ EX4_METHODS: tuple[str, str] = ("batch 64", "batch 16")
 EX4_METRIC: str = "error"
 
 
-@register("ch10.ex4")
-def _paired_protocol(answer: Any) -> CheckResult:
-    return check_paired_comparison(answer, methods=EX4_METHODS, metric=EX4_METRIC)
+register_paired_comparison("ch10.ex4", methods=EX4_METHODS, metric=EX4_METRIC)

@@ -11,7 +11,7 @@
   ``p_i`` proportional to the square root of task ``i``'s data-set size.
 * ``ch11.ex4`` (open): a paired comparison of the shared penguin network and
   the sex-only network on 50 training birds, checked for the book's protocol
-  by :func:`mtl_helpers.checks._protocol.check_paired_comparison`.
+  by :func:`mtl_helpers.checks._protocol.register_paired_comparison`.
 
 Every expected value is computed here (with NumPy and SciPy) from the
 exercise's own cases; none is typed in, and none is printed.
@@ -27,7 +27,7 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from mtl_helpers.checks._core import CheckResult, hint, needs_function, passed, register
-from mtl_helpers.checks._protocol import check_paired_comparison
+from mtl_helpers.checks._protocol import register_paired_comparison
 
 __all__: list[str] = []
 
@@ -266,6 +266,4 @@ EX4_METHODS: tuple[str, str] = ("shared", "alone")
 EX4_METRIC: str = "sex"
 
 
-@register("ch11.ex4")
-def _paired_protocol(answer: Any) -> CheckResult:
-    return check_paired_comparison(answer, methods=EX4_METHODS, metric=EX4_METRIC, lower_is_better=False)
+register_paired_comparison("ch11.ex4", methods=EX4_METHODS, metric=EX4_METRIC, lower_is_better=False)

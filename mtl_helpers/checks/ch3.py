@@ -43,7 +43,7 @@ from mtl_helpers.checks._core import (
     passed,
     register,
 )
-from mtl_helpers.checks._protocol import check_paired_comparison
+from mtl_helpers.checks._protocol import register_paired_comparison
 from mtl_helpers.data import TASKS, RelatedTasks, article_batch, article_weights
 from mtl_helpers.models import STRUCTURED_NET, TwoHeadNet
 from mtl_helpers.sampling import CoinFlip
@@ -282,6 +282,4 @@ EX5_METHODS: tuple[str, str] = ("alternating", "alone")
 EX5_METRIC: str = "y1"
 
 
-@register("ch3.ex5")
-def _check_ex5(answer: Any) -> CheckResult:
-    return check_paired_comparison(answer, methods=EX5_METHODS, metric=EX5_METRIC)
+register_paired_comparison("ch3.ex5", methods=EX5_METHODS, metric=EX5_METRIC)

@@ -30,7 +30,7 @@ import numpy as np
 
 from mtl_helpers._tensorflow import tf
 from mtl_helpers.checks._core import CheckResult, compare_arrays, hint, needs_function, passed, register
-from mtl_helpers.checks._protocol import check_paired_comparison
+from mtl_helpers.checks._protocol import register_paired_comparison
 from mtl_helpers.data import TASKS, RelatedTasks
 from mtl_helpers.models import TwoHeadNet
 
@@ -208,6 +208,4 @@ EX5_METHODS: tuple[str, str] = ("weighted", "equal")
 EX5_METRIC: str = "y2"
 
 
-@register("ch4.ex5")
-def _check_ex5(answer: Any) -> CheckResult:
-    return check_paired_comparison(answer, methods=EX5_METHODS, metric=EX5_METRIC)
+register_paired_comparison("ch4.ex5", methods=EX5_METHODS, metric=EX5_METRIC)

@@ -7,7 +7,7 @@
 * ``ch5.ex4``: the weights uncertainty weighting settles at for fixed losses.
 * ``ch5.ex5`` (open): a paired multi-seed comparison of uncertainty weighting
   with the plain sum on targets in the same units, checked for the book's
-  protocol by :func:`mtl_helpers.checks._protocol.check_paired_comparison`
+  protocol by :func:`mtl_helpers.checks._protocol.register_paired_comparison`
   (the pairing, at least ``MIN_SEEDS`` seeds, the paired 95% t-interval and the
   conclusion it supports), not for the training itself.
 
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from mtl_helpers.checks._core import CheckResult, hint, needs_function, passed, register
-from mtl_helpers.checks._protocol import check_paired_comparison
+from mtl_helpers.checks._protocol import register_paired_comparison
 from mtl_helpers.data import TASKS
 from mtl_helpers.trainers import TrainingLog
 
@@ -317,6 +317,4 @@ EX5_METHODS: tuple[str, str] = ("uncertainty", "plain")
 EX5_METRIC: str = "error"
 
 
-@register("ch5.ex5")
-def _paired_protocol(answer: Any) -> CheckResult:
-    return check_paired_comparison(answer, methods=EX5_METHODS, metric=EX5_METRIC)
+register_paired_comparison("ch5.ex5", methods=EX5_METHODS, metric=EX5_METRIC)

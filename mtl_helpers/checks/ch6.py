@@ -10,7 +10,7 @@
   ``w_y1 / (w_y1 + w_y2)`` over the last :data:`EX3_TAIL` steps of its log.
 * ``ch6.ex4`` (open): a paired multi-seed comparison of PCGrad and the plain
   sum on tasks with correlation -0.9, checked by the book's protocol
-  (:func:`mtl_helpers.checks._protocol.check_paired_comparison`).
+  (:func:`mtl_helpers.checks._protocol.register_paired_comparison`).
 
 Each check computes the expected value itself, in NumPy, and never prints
 it; nothing here reads :mod:`mtl_helpers.aggregation` or
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from mtl_helpers.checks._core import CheckResult, compare_arrays, hint, needs_function, passed, register
-from mtl_helpers.checks._protocol import check_paired_comparison
+from mtl_helpers.checks._protocol import register_paired_comparison
 from mtl_helpers.trainers.base import TrainingLog
 
 __all__: list[str] = []
@@ -253,7 +253,5 @@ EX4_METHODS: tuple[str, str] = ("pcgrad", "sum")
 EX4_METRIC: str = "test"
 
 
-@register("ch6.ex4")
-def _check_ex4(answer: Any) -> CheckResult:
-    return check_paired_comparison(answer, methods=EX4_METHODS, metric=EX4_METRIC)
+register_paired_comparison("ch6.ex4", methods=EX4_METHODS, metric=EX4_METRIC)
 

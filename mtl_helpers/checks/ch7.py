@@ -10,7 +10,7 @@
   95% interval by Fisher's z transformation.
 * ``ch7.ex4`` (open): a paired multi-seed comparison of y2's test error with a
   data-rich (``"rich"``) and a data-poor (``"poor"``) partner, checked by the
-  shared protocol check :func:`~mtl_helpers.checks._protocol.check_paired_comparison`.
+  shared protocol check :func:`~mtl_helpers.checks._protocol.register_paired_comparison`.
 
 Each check computes the expected value itself, with its own constants (the
 normal quantile is written out, not looked up in SciPy), and never prints it;
@@ -27,7 +27,7 @@ import numpy as np
 
 from mtl_helpers._tensorflow import tf
 from mtl_helpers.checks._core import CheckResult, compare_number, hint, needs_function, passed, register
-from mtl_helpers.checks._protocol import check_paired_comparison
+from mtl_helpers.checks._protocol import register_paired_comparison
 from mtl_helpers.data import TASKS, RelatedTasks
 from mtl_helpers.models import STRUCTURED_NET, TwoHeadNet
 
@@ -263,6 +263,4 @@ EX4_METHODS: tuple[str, str] = ("rich", "poor")
 EX4_METRIC: str = "y2"
 
 
-@register("ch7.ex4")
-def _check_ex4(answer: Any) -> CheckResult:
-    return check_paired_comparison(answer, methods=EX4_METHODS, metric=EX4_METRIC)
+register_paired_comparison("ch7.ex4", methods=EX4_METHODS, metric=EX4_METRIC)

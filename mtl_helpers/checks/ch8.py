@@ -8,7 +8,7 @@
   by hand (``MMoE(...).parameter_count()``).
 * ``ch8.ex3`` (open): a paired multi-seed comparison of MMoE and shared
   bottom on a setting the chapter did not run; the shared check
-  :func:`~mtl_helpers.checks._protocol.check_paired_comparison` verifies the
+  :func:`~mtl_helpers.checks._protocol.register_paired_comparison` verifies the
   protocol (pairing, at least ``MIN_SEEDS`` seeds, the interval, the verdict).
 
 Each check computes the expected value itself, with NumPy and plain
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from mtl_helpers.checks._core import CheckResult, compare_arrays, hint, needs_function, passed, register
-from mtl_helpers.checks._protocol import check_paired_comparison
+from mtl_helpers.checks._protocol import register_paired_comparison
 
 __all__: list[str] = []
 
@@ -194,6 +194,4 @@ EX3_METHODS: tuple[str, str] = ("mmoe", "shared bottom")
 EX3_METRIC: str = "mse"
 
 
-@register("ch8.ex3")
-def _check_ex3(answer: Any) -> CheckResult:
-    return check_paired_comparison(answer, methods=EX3_METHODS, metric=EX3_METRIC)
+register_paired_comparison("ch8.ex3", methods=EX3_METHODS, metric=EX3_METRIC)

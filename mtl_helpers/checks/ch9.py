@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from mtl_helpers.checks._core import CheckResult, compare_arrays, hint, needs_function, passed, register
-from mtl_helpers.checks._protocol import check_paired_comparison
+from mtl_helpers.checks._protocol import register_paired_comparison
 
 __all__: list[str] = []
 
@@ -241,6 +241,4 @@ EX4_METHODS: tuple[str, str] = ("masked", "complete rows")
 EX4_METRIC: str = "sex"
 
 
-@register("ch9.ex4")
-def _check_ex4(answer: Any) -> CheckResult:
-    return check_paired_comparison(answer, methods=EX4_METHODS, metric=EX4_METRIC, lower_is_better=False)
+register_paired_comparison("ch9.ex4", methods=EX4_METHODS, metric=EX4_METRIC, lower_is_better=False)

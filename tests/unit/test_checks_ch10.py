@@ -6,29 +6,18 @@ import json
 
 import numpy as np
 import pytest
+from check_answers import assert_not_attempted, fails_with, not_implemented
 
 from mtl_helpers import Results
 from mtl_helpers.checks import evaluate
 
 
-def _not_implemented(*args: object) -> object:
-    raise NotImplementedError()
-
-
 @pytest.mark.parametrize(
     ("exercise", "answer"),
-    [("ch10.ex4", None)] + [(f"ch10.ex{n}", stub) for n in (1, 2, 3) for stub in (None, _not_implemented)],
+    [("ch10.ex4", None)] + [(f"ch10.ex{n}", stub) for n in (1, 2, 3) for stub in (None, not_implemented)],
 )
 def test_stub_and_none_are_not_attempted(exercise: str, answer: object) -> None:
-    result = evaluate(exercise, answer)
-    assert not result.passed and not result.attempted
-    assert "not attempted" in result.message
-
-
-def _fails_with(exercise: str, answer: object, words: str) -> None:
-    result = evaluate(exercise, answer)
-    assert not result.passed and result.attempted, result.message
-    assert words in result.message, result.message
+    assert_not_attempted(exercise, answer)
 
 
 # ---------------------------------------------------------------- exercise 1: a replica's share of a masked loss
@@ -78,11 +67,11 @@ def _replica_mean(losses: np.ndarray, labelled: np.ndarray, replicas: int) -> np
     ],
 )
 def test_ex1_wrong_methods_get_hints(answer_fn: object, words: str) -> None:
-    _fails_with("ch10.ex1", answer_fn, words)
+    fails_with("ch10.ex1", answer_fn, words)
 
 
 def test_ex1_wants_the_function() -> None:
-    _fails_with("ch10.ex1", np.zeros(2), "function")
+    fails_with("ch10.ex1", np.zeros(2), "function")
 
 
 # ---------------------------------------------------------------- exercise 2: TF_CONFIG
@@ -114,7 +103,7 @@ def test_ex2_right_answers_pass() -> None:
     ],
 )
 def test_ex2_wrong_configs_get_hints(answer_fn: object, words: str) -> None:
-    _fails_with("ch10.ex2", answer_fn, words)
+    fails_with("ch10.ex2", answer_fn, words)
 
 
 def test_ex2_leaves_tf_config_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -158,7 +147,7 @@ def test_ex3_right_answer_passes() -> None:
     ],
 )
 def test_ex3_wrong_methods_get_hints(answer_fn: object, words: str) -> None:
-    _fails_with("ch10.ex3", answer_fn, words)
+    fails_with("ch10.ex3", answer_fn, words)
 
 
 # ---------------------------------------------------------------- exercise 4 (open): the protocol
@@ -186,9 +175,9 @@ def test_ex4_right_answers_pass() -> None:
 
 
 def test_ex4_protocol_slips_get_hints() -> None:
-    _fails_with("ch10.ex4", _answer(_records(0.05, seeds=5)), "at least")
+    fails_with("ch10.ex4", _answer(_records(0.05, seeds=5)), "at least")
     clear = _answer(_records(0.05))
-    _fails_with("ch10.ex4", {**clear, "conclusion": "no clear difference"}, "clear")
-    _fails_with("ch10.ex4", {**clear, "interval": tuple(-v for v in reversed(clear["interval"]))}, "batch 16 - batch 64")
+    fails_with("ch10.ex4", {**clear, "conclusion": "no clear difference"}, "clear")
+    fails_with("ch10.ex4", {**clear, "interval": tuple(-v for v in reversed(clear["interval"]))}, "batch 16 - batch 64")
     unpaired = [record for record in clear["records"].records if not (record["method"] == "batch 64" and record["seed"] == 0)]
-    _fails_with("ch10.ex4", {**clear, "records": unpaired}, "not paired")
+    fails_with("ch10.ex4", {**clear, "records": unpaired}, "not paired")

@@ -6,30 +6,19 @@ import math
 
 import numpy as np
 import pytest
+from check_answers import assert_not_attempted, fails_with, not_implemented
 from scipy import stats
 
 from mtl_helpers import Results, compare_paired
 from mtl_helpers.checks import evaluate
 
 
-def _not_implemented(*args: object) -> object:
-    raise NotImplementedError()
-
-
 @pytest.mark.parametrize(
     ("exercise", "answer"),
-    [("ch11.ex4", None)] + [(f"ch11.ex{n}", stub) for n in (1, 2, 3) for stub in (None, _not_implemented)],
+    [("ch11.ex4", None)] + [(f"ch11.ex{n}", stub) for n in (1, 2, 3) for stub in (None, not_implemented)],
 )
 def test_stub_and_none_are_not_attempted(exercise: str, answer: object) -> None:
-    result = evaluate(exercise, answer)
-    assert not result.passed and not result.attempted
-    assert "not attempted" in result.message
-
-
-def _fails_with(exercise: str, answer: object, words: str) -> None:
-    result = evaluate(exercise, answer)
-    assert not result.passed and result.attempted, result.message
-    assert words in result.message, result.message
+    assert_not_attempted(exercise, answer)
 
 
 # ---------------------------------------------------------------- exercise 1: the verdict
@@ -83,7 +72,7 @@ def _standard_deviation(a: np.ndarray, b: np.ndarray) -> str:
     ],
 )
 def test_ex1_wrong_methods_get_hints(answer_fn: object, words: str) -> None:
-    _fails_with("ch11.ex1", answer_fn, words)
+    fails_with("ch11.ex1", answer_fn, words)
 
 
 def test_ex1_hints_never_print_a_verdict() -> None:
@@ -92,7 +81,7 @@ def test_ex1_hints_never_print_a_verdict() -> None:
 
 
 def test_ex1_wants_the_function() -> None:
-    _fails_with("ch11.ex1", "a better", "function")
+    fails_with("ch11.ex1", "a better", "function")
 
 
 # ---------------------------------------------------------------- exercise 2: label correlation with missing labels
@@ -137,7 +126,7 @@ def test_ex2_right_answers_pass() -> None:
     ],
 )
 def test_ex2_wrong_methods_get_hints(answer_fn: object, words: str) -> None:
-    _fails_with("ch11.ex2", answer_fn, words)
+    fails_with("ch11.ex2", answer_fn, words)
 
 
 def test_ex2_leaves_the_labels_alone() -> None:
@@ -184,7 +173,7 @@ def test_ex3_right_answer_passes() -> None:
     ],
 )
 def test_ex3_wrong_methods_get_hints(answer_fn: object, words: str) -> None:
-    _fails_with("ch11.ex3", answer_fn, words)
+    fails_with("ch11.ex3", answer_fn, words)
 
 
 # ---------------------------------------------------------------- exercise 4 (open): the protocol
@@ -216,9 +205,9 @@ def test_ex4_right_answers_pass() -> None:
 def test_ex4_protocol_slips_get_hints() -> None:
     clear = _answer(_records(0.03))
     assert clear["conclusion"] == "shared better"
-    _fails_with("ch11.ex4", {**clear, "conclusion": "alone better"}, "direction")  # read as an error
-    _fails_with("ch11.ex4", {**clear, "conclusion": "no clear difference"}, "clear")
-    _fails_with("ch11.ex4", _answer(_records(0.03, seeds=5)), "at least")
-    _fails_with("ch11.ex4", {**clear, "interval": tuple(-v for v in reversed(clear["interval"]))}, "alone - shared")
+    fails_with("ch11.ex4", {**clear, "conclusion": "alone better"}, "direction")  # read as an error
+    fails_with("ch11.ex4", {**clear, "conclusion": "no clear difference"}, "clear")
+    fails_with("ch11.ex4", _answer(_records(0.03, seeds=5)), "at least")
+    fails_with("ch11.ex4", {**clear, "interval": tuple(-v for v in reversed(clear["interval"]))}, "alone - shared")
     unpaired = [record for record in clear["records"].records if not (record["method"] == "shared" and record["seed"] == 0)]
-    _fails_with("ch11.ex4", {**clear, "records": unpaired}, "not paired")
+    fails_with("ch11.ex4", {**clear, "records": unpaired}, "not paired")
