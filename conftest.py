@@ -11,6 +11,11 @@ controller of an xdist run (workers only run the cells). The table is printed
 at the end of the session and written to ``_build/execution-times.json``,
 which the book's execution-report page renders.
 
+Student editions. ``tools/student_cells.py`` (loaded here) adds to each
+chapter the items that run its student edition's exercise cells in nbval's
+kernel, after the chapter; their time is counted apart from nbval's
+(``student_seconds`` in the record).
+
 Parallel runs. Under ``--dist loadgroup`` (with ``--no-loadscope-reorder``),
 :func:`pytest_xdist_make_scheduler` makes each notebook one unit of work, so one
 worker runs all its cells in one kernel, in order; every other test is a unit
@@ -32,6 +37,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["tools.student_cells"]
+
 ROOT = Path(__file__).resolve().parent
 TIMES_FILE = ROOT / "_build" / "execution-times.json"
 
@@ -39,6 +46,7 @@ TIMES_FILE = ROOT / "_build" / "execution-times.json"
 os.environ["MTL_BOOK_HIDE_PROGRESS"] = "1"
 
 _notebook_seconds: dict[str, float] = defaultdict(float)
+_student_seconds: dict[str, float] = defaultdict(float)
 _notebook_failed: set[str] = set()
 _workers = 1
 
@@ -57,7 +65,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     name = _notebook_of(report.nodeid)
     if name is None:
         return
-    _notebook_seconds[name] += report.duration
+    student = ("student edition", True) in report.user_properties  # set by tools/student_cells.py
+    (_student_seconds if student else _notebook_seconds)[name] += report.duration
     if report.failed:
         _notebook_failed.add(name)
 
@@ -155,6 +164,8 @@ def write_execution_times() -> None:
     notebooks = {name: entry for name, entry in notebooks.items() if name in existing}
     for name, seconds in _notebook_seconds.items():
         notebooks[name] = {"seconds": round(seconds, 1), "passed": name not in _notebook_failed, "measured": now}
+        if name in _student_seconds:
+            notebooks[name]["student_seconds"] = round(_student_seconds[name], 1)
     TIMES_FILE.parent.mkdir(parents=True, exist_ok=True)
     record = {"machine": _machine(), "measured": now, "workers": _workers, "notebooks": dict(sorted(notebooks.items()))}
     TIMES_FILE.write_text(json.dumps(record, indent=2) + "\n")
@@ -170,13 +181,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         return
     write = terminalreporter.write_line
     where = f"{_workers} workers in parallel" if _workers > 1 else "one at a time"
-    terminalreporter.section(f"notebook execution times (nbval, this machine, {where})")
-    total = 0.0
+    terminalreporter.section(f"notebook execution times (this machine, {where})")
+    write(f"{'':<42} {'nbval':>9}  {'student edition':>15}")
     for name, seconds in sorted(_notebook_seconds.items()):
         status = "FAILED" if name in _notebook_failed else "ok"
-        write(f"{name:<42} {seconds:7.1f} s  {status}")
-        total += seconds
-    write(f"{'all notebooks':<42} {total:7.1f} s")
+        student = f"{_student_seconds[name]:7.1f} s" if name in _student_seconds else ""
+        write(f"{name:<42} {seconds:7.1f} s  {student:>15}  {status}")
+    total, student_total = sum(_notebook_seconds.values()), sum(_student_seconds.values())
+    write(f"{'all notebooks':<42} {total:7.1f} s  {student_total:13.1f} s")
     start = getattr(config, "_mtl_start", None)
     if start is not None:
         write(f"{'whole test run (after collection)':<42} {time.perf_counter() - start:7.1f} s")

@@ -72,6 +72,7 @@ __all__ = [
     "resolve_notebooks",
     "solution_lines",
     "stub_solutions",
+    "student_cell_problems",
     "student_notebook",
     "student_run_problems",
     "sync_repository_url",
@@ -390,40 +391,50 @@ def _output_text(output: NotebookNode) -> str:
 def student_run_problems(instructor: NotebookNode, executed_student: NotebookNode) -> list[str]:
     """What went wrong when a student edition ran, compared with its instructor notebook.
 
-    Expected: every answer cell either succeeds (a stub inside a function
-    body) or fails with the stub's ``NotImplementedError``; every self-check
-    cell prints ``[TODO] chN.exM: not attempted yet ...``; every other cell
-    succeeds, except cells tagged ``raises-exception``, which fail as in the
-    instructor notebook. An empty list means the edition works.
+    Every code cell is judged by :func:`student_cell_problems`. An empty list
+    means the edition works.
     """
-    from mtl_helpers.checks._core import NOT_ATTEMPTED  # imports TensorFlow: only when needed
-
     kept = [cell for cell in instructor.cells if not _is_solution_prose(cell)]
     if len(kept) != len(executed_student.cells):
         return [f"the student edition has {len(executed_student.cells)} cells, expected {len(kept)}"]
     problems = []
     for index, (original, cell) in enumerate(zip(kept, executed_student.cells, strict=True)):
-        if cell.cell_type != "code":
-            continue
-        errors = [output for output in cell.outputs if output.output_type == "error"]
-        names = [error.ename for error in errors]
-        first_line = cell.source.strip().split("\n")[0][:60]
-        where = f"cell {index} ({first_line!r})"
-        if is_answer_cell(original):
-            problems += [f"{where}: the stub raised {name}, not NotImplementedError" for name in names
-                         if name != "NotImplementedError"]
-        elif "raises-exception" in _tags(original):
-            stored = [output.ename for output in original.get("outputs", []) if output.output_type == "error"]
-            if not names:
-                problems.append(f"{where}: tagged raises-exception but raised nothing")
-            elif stored and names != stored:
-                problems.append(f"{where}: raised {names}, the instructor notebook raises {stored}")
-        else:
-            problems += [f"{where}: {error.ename}: {error.evalue}"[:300] for error in errors]
-        text = "".join(_output_text(output) for output in cell.outputs)
-        for exercise in check_call_ids(original.source):
-            if f"[TODO] {exercise}: {NOT_ATTEMPTED}" not in text:
-                problems.append(f"{where}: the self-check of {exercise} printed {text.strip()[:200]!r}, not [TODO]")
+        if cell.cell_type == "code":
+            first_line = cell.source.strip().split("\n")[0][:60]
+            problems += student_cell_problems(original, cell.outputs, where=f"cell {index} ({first_line!r})")
+    return problems
+
+
+def student_cell_problems(original: NotebookNode, outputs: Sequence[NotebookNode], *, where: str) -> list[str]:
+    """What went wrong in one code cell of a student edition, given the outputs it produced.
+
+    Expected: an answer cell either succeeds (a stub inside a function body)
+    or fails with the stub's ``NotImplementedError``; a self-check cell
+    prints ``[TODO] chN.exM: not attempted yet ...``; any other cell succeeds,
+    except a cell tagged ``raises-exception``, which fails as in the
+    instructor notebook. ``original`` is the instructor's cell, ``where``
+    names the cell in the messages.
+    """
+    from mtl_helpers.checks._core import NOT_ATTEMPTED  # imports TensorFlow: only when needed
+
+    errors = [output for output in outputs if output.output_type == "error"]
+    names = [error.ename for error in errors]
+    problems = []
+    if is_answer_cell(original):
+        problems += [f"{where}: the stub raised {name}, not NotImplementedError" for name in names
+                     if name != "NotImplementedError"]
+    elif "raises-exception" in _tags(original):
+        stored = [output.ename for output in original.get("outputs", []) if output.output_type == "error"]
+        if not names:
+            problems.append(f"{where}: tagged raises-exception but raised nothing")
+        elif stored and names != stored:
+            problems.append(f"{where}: raised {names}, the instructor notebook raises {stored}")
+    else:
+        problems += [f"{where}: {error.ename}: {error.evalue}"[:300] for error in errors]
+    text = "".join(_output_text(output) for output in outputs)
+    for exercise in check_call_ids(original.source):
+        if f"[TODO] {exercise}: {NOT_ATTEMPTED}" not in text:
+            problems.append(f"{where}: the self-check of {exercise} printed {text.strip()[:200]!r}, not [TODO]")
     return problems
 
 

@@ -1,9 +1,10 @@
 """``make test`` after the browser check: the test suite in three pytest runs, then one summary.
 
 1. ``unit``: the helper unit tests (``tests/unit``), on two workers;
-2. ``notebooks``: nbval in strict mode over every notebook and the run of
-   every chapter's student edition, on two workers; a notebook's cells all run
-   on one worker, in one kernel, in order (see the root ``conftest.py``);
+2. ``notebooks``: nbval in strict mode over every notebook, on two workers,
+   each chapter followed by its student edition's exercise cells in the same
+   kernel (``tools/student_cells.py``); a notebook's cells all run on one
+   worker, in one kernel, in order (see the root ``conftest.py``);
 3. ``rendered``: the strict book build, then the pages in headless Chromium
    (one process: one build, one browser for every page).
 
@@ -36,7 +37,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TIMES_FILE = ROOT / "_build" / "execution-times.json"
 #: The reference machine has two cores; one worker per core.
 WORKERS = 2
-STUDENT_EDITIONS = "tests/rendered/test_student_execution.py"
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,9 @@ STEPS = (
     Step(
         "notebooks",
         "notebooks: nbval and student editions",
-        ("notebooks", STUDENT_EDITIONS, "-n", str(WORKERS), "--dist", "loadgroup", "--no-loadscope-reorder"),
+        ("notebooks", "-n", str(WORKERS), "--dist", "loadgroup", "--no-loadscope-reorder"),
     ),
-    Step("rendered", "book build and browser tests", ("tests/rendered", "--ignore", STUDENT_EDITIONS)),
+    Step("rendered", "book build and browser tests", ("tests/rendered",)),
 )
 
 #: The steps run together, stage after stage.
@@ -70,12 +70,16 @@ def notebook_table(record: dict) -> list[str]:
     notebooks = record.get("notebooks", {})
     workers = record.get("workers", 1)
     where = f"{workers} workers in parallel" if workers > 1 else "one at a time"
-    lines = [f"notebook execution times (nbval, {where}, {record.get('measured', '?')})"]
+    lines = [f"notebook execution times ({where}, {record.get('measured', '?')})",
+             f"  {'':<40} {'nbval':>9}  {'student edition':>15}"]
     for name, entry in sorted(notebooks.items()):
         status = "ok" if entry.get("passed") else "FAILED"
         earlier = "" if entry.get("measured") == record.get("measured") else f"  (measured {entry.get('measured')})"
-        lines.append(f"  {name:<40} {entry.get('seconds', 0):7.1f} s  {status}{earlier}")
-    lines.append(f"  {'all notebooks':<40} {sum(e.get('seconds', 0) for e in notebooks.values()):7.1f} s")
+        student = f"{entry['student_seconds']:7.1f} s" if "student_seconds" in entry else ""
+        lines.append(f"  {name:<40} {entry.get('seconds', 0):7.1f} s  {student:>15}  {status}{earlier}")
+    total = sum(e.get("seconds", 0) for e in notebooks.values())
+    student_total = sum(e.get("student_seconds", 0) for e in notebooks.values())
+    lines.append(f"  {'all notebooks':<40} {total:7.1f} s  {student_total:13.1f} s")
     lines.append(f"  machine: {record.get('machine', '?')}")
     return lines
 

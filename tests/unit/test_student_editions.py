@@ -1,7 +1,8 @@
 """Student editions (``make student``, ``tools/authoring.py``): stubs, no leaks, and instructor solutions that pass.
 
-Fast checks on the stored notebooks; ``tests/rendered/test_student_execution.py``
-runs the student editions.
+Fast checks on the stored notebooks; ``tools/student_cells.py`` runs the
+student editions in ``make test``'s notebooks step (tested in
+``test_student_cells.py``).
 """
 
 from __future__ import annotations
@@ -269,7 +270,7 @@ def test_grading_leaves_the_kernels_modules_as_they_were() -> None:
 
 
 def _as_if_run(student: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The example's student edition with the outputs a real run gives (see tests/rendered)."""
+    """The example's student edition with the outputs a real run gives (see test_student_cells.py)."""
     from mtl_helpers.checks._core import NOT_ATTEMPTED
 
     run = copy.deepcopy(student)
