@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
-import json
 import os
 import re
 import sys
@@ -51,30 +50,30 @@ from nbformat import NotebookNode
 
 from mtl_helpers.runtime import HIDE_PROGRESS_ENV
 
+if __package__ in (None, ""):  # run as a script (python tools/authoring.py): make the tools package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tools.student_edition import (
+    CHECK_CALL,
+    find_leaks,
+    has_regions,
+    is_answer_cell,
+    is_solution_prose,
+    student_notebook,
+    student_run_problems,
+)
+
 __all__ = [
-    "BEGIN_SOLUTION",
-    "END_SOLUTION",
-    "STUB_LINES",
-    "SolutionMarkerError",
-    "check_call_ids",
     "execute_notebook",
     "execute_student_edition",
-    "find_leaks",
     "graded_test",
     "install_lines",
     "installed_from",
-    "is_answer_cell",
     "main",
     "merge_streams",
     "nbgrader_notebook",
     "release_tag",
     "repository_url",
     "resolve_notebooks",
-    "solution_lines",
-    "stub_solutions",
-    "student_cell_problems",
-    "student_notebook",
-    "student_run_problems",
     "sync_repository_url",
     "write_nbgrader_source",
     "write_student_edition",
@@ -86,22 +85,7 @@ NOTEBOOKS_DIR = ROOT / "notebooks"
 KERNEL_NAME = "python3"
 CELL_TIMEOUT_SECONDS = 600
 
-#: nbgrader's default solution delimiters (``comment_mark`` "#" + "## BEGIN SOLUTION").
-BEGIN_SOLUTION = "### BEGIN SOLUTION"
-END_SOLUTION = "### END SOLUTION"
-#: nbgrader's default Python code stub, line by line.
-STUB_LINES: tuple[str, str] = ("# YOUR CODE HERE", "raise NotImplementedError()")
-#: The cell tag of answer cells and of solution prose (markdown) cells.
-SOLUTION_TAG = "solution"
-#: Tags that hide a cell's input in the rendered book; a student must see the stub.
-_HIDING_TAGS = ("hide-input", "remove-input", "hide-cell", "remove-cell")
-_CHECK_CALL = re.compile(r"mtl_helpers\.check\(\s*[\"'](ch\d+\.ex\d+)[\"']\s*,\s*(.+?)\s*\)\s*$", re.DOTALL)
-_CHECK_IDS = re.compile(r"(?<![\w.])(?:mtl_helpers\.)?check\(\s*[\"'](ch\d+\.ex\d+)[\"']")
-_MIN_FINGERPRINT_CHARS = 8
 
-
-class SolutionMarkerError(ValueError):
-    """A cell's ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers do not pair up."""
 
 
 def execute_notebook(path: Path, *, timeout: int = CELL_TIMEOUT_SECONDS) -> float:
@@ -164,205 +148,7 @@ def merge_streams(outputs: list[NotebookNode]) -> list[NotebookNode]:
     return merged
 
 
-# --------------------------------------------------------------------------- solution regions
-
-
-def _split_regions(source: str) -> tuple[list[str], list[list[str]], list[str]]:
-    """Split ``source`` into (lines outside regions, each region's inner lines, each region's indent).
-
-    Raises :class:`SolutionMarkerError` for nested, unclosed or unopened
-    regions, and for lines that mention a marker without being exactly it
-    (nbgrader would silently keep such a region, and the solution would leak).
-    """
-    outside: list[str] = []
-    regions: list[list[str]] = []
-    indents: list[str] = []
-    current: list[str] | None = None
-    for number, line in enumerate(source.split("\n"), start=1):
-        stripped = line.strip()
-        if stripped == BEGIN_SOLUTION:
-            if current is not None:
-                raise SolutionMarkerError(f"line {number}: {BEGIN_SOLUTION!r} inside another solution region")
-            current = []
-            indents.append(line[: line.find(BEGIN_SOLUTION)])
-        elif stripped == END_SOLUTION:
-            if current is None:
-                raise SolutionMarkerError(f"line {number}: {END_SOLUTION!r} without a {BEGIN_SOLUTION!r} before it")
-            regions.append(current)
-            current = None
-        elif stripped.startswith("#") and ("BEGIN SOLUTION" in stripped or "END SOLUTION" in stripped):
-            raise SolutionMarkerError(
-                f"line {number}: {stripped!r} looks like a solution marker but is not exactly "
-                f"{BEGIN_SOLUTION!r} or {END_SOLUTION!r} on a line of its own"
-            )
-        elif current is not None:
-            current.append(line)
-        else:
-            outside.append(line)
-    if current is not None:
-        raise SolutionMarkerError(f"a {BEGIN_SOLUTION!r} region is never closed with {END_SOLUTION!r}")
-    return outside, regions, indents
-
-
-def stub_solutions(source: str) -> str:
-    """Replace each solution region of a code cell's ``source`` by nbgrader's stub.
-
-    The stub keeps the indentation of the ``### BEGIN SOLUTION`` line, so a
-    region inside a function body stays inside it; lines before and after a
-    region (such as ``answer = None``) are kept.
-
-    Examples
-    --------
-    >>> print(stub_solutions("answer = None\\n### BEGIN SOLUTION\\nanswer = 42\\n### END SOLUTION"))
-    answer = None
-    # YOUR CODE HERE
-    raise NotImplementedError()
-    """
-    _split_regions(source)  # validate first: raise before producing anything
-    result: list[str] = []
-    inside = False
-    for line in source.split("\n"):
-        stripped = line.strip()
-        if stripped == BEGIN_SOLUTION:
-            indent = line[: line.find(BEGIN_SOLUTION)]
-            result.extend(indent + stub for stub in STUB_LINES)
-            inside = True
-        elif stripped == END_SOLUTION:
-            inside = False
-        elif not inside:
-            result.append(line)
-    return "\n".join(result)
-
-
-def _tags(cell: NotebookNode) -> list[str]:
-    return list(cell.get("metadata", {}).get("tags", []))
-
-
-def _has_regions(cell: NotebookNode) -> bool:
-    return cell.cell_type == "code" and any(line.strip() == BEGIN_SOLUTION for line in cell.source.split("\n"))
-
-
-def _is_solution_prose(cell: NotebookNode) -> bool:
-    return cell.cell_type != "code" and SOLUTION_TAG in _tags(cell)
-
-
-def _is_whole_solution_code(cell: NotebookNode) -> bool:
-    """A code cell tagged ``solution`` without markers: all of it is the solution (nbgrader's rule)."""
-    return cell.cell_type == "code" and SOLUTION_TAG in _tags(cell) and not _has_regions(cell)
-
-
-def student_notebook(notebook: NotebookNode) -> NotebookNode:
-    """Return the student edition of an instructor notebook (the input is not changed).
-
-    * each ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` region becomes
-      ``# YOUR CODE HERE`` and ``raise NotImplementedError()`` at the marker's
-      indentation; a code cell tagged ``solution`` without markers becomes the
-      stub as a whole, as nbgrader does;
-    * markdown (and raw) cells tagged ``solution`` are removed;
-    * every output, execution count and execution record is cleared;
-    * answer cells lose the tags that hide their input in the book
-      (``hide-input`` ...), so a student sees the stub;
-    * everything else (prose, chapter code, self-check cells) is kept.
-    """
-    student = copy.deepcopy(notebook)
-    cells = []
-    for index, cell in enumerate(student.cells):
-        if _is_solution_prose(cell):
-            continue
-        if cell.cell_type == "code":
-            answer_cell = _has_regions(cell) or _is_whole_solution_code(cell)
-            try:
-                if _is_whole_solution_code(cell):
-                    cell.source = "\n".join(STUB_LINES)
-                else:  # also validates cells without regions: a mistyped marker must not leak a solution
-                    cell.source = stub_solutions(cell.source)
-            except SolutionMarkerError as error:
-                raise SolutionMarkerError(f"cell {index}: {error}") from None
-            if answer_cell and "tags" in cell.metadata:
-                cell.metadata["tags"] = [tag for tag in _tags(cell) if tag not in _HIDING_TAGS]
-            cell.outputs = []
-            cell.execution_count = None
-            cell.metadata.pop("execution", None)
-        cells.append(cell)
-    student.cells = cells
-    student.metadata.pop("widgets", None)
-    student.metadata["mtl_book"] = {"edition": "student"}
-    return student
-
-
-# --------------------------------------------------------------------------- leak detection
-
-
-def _public_text(notebook: NotebookNode) -> str:
-    """The instructor notebook's text that a student may see: sources without solutions."""
-    parts = []
-    for cell in notebook.cells:
-        if _is_solution_prose(cell) or _is_whole_solution_code(cell):
-            continue
-        if cell.cell_type == "code" and _has_regions(cell):
-            parts.append("\n".join(_split_regions(cell.source)[0]))
-        else:
-            parts.append(cell.source)
-    parts.extend(STUB_LINES)
-    return "\n".join(parts)
-
-
-def _is_distinctive(line: str) -> bool:
-    text = line.strip()
-    return len(text) >= _MIN_FINGERPRINT_CHARS and any(character.isalnum() for character in text)
-
-
-def solution_lines(notebook: NotebookNode) -> list[str]:
-    """The distinctive lines of an instructor notebook's solutions.
-
-    Every non-trivial line (at least 8 characters, not only punctuation) inside
-    a solution region, of a code cell tagged ``solution``, or of a markdown
-    cell tagged ``solution`` -- except lines that also appear in the
-    notebook's public text (the chapter's own code and prose), which are no
-    secret.
-    """
-    secret: list[str] = []
-    for cell in notebook.cells:
-        if _is_solution_prose(cell) or _is_whole_solution_code(cell):
-            secret.extend(cell.source.split("\n"))
-        elif cell.cell_type == "code" and _has_regions(cell):
-            for region in _split_regions(cell.source)[1]:
-                secret.extend(region)
-    public = _public_text(notebook)
-    lines: list[str] = []
-    for line in secret:
-        text = line.strip()
-        if _is_distinctive(text) and text not in public and text not in lines:
-            lines.append(text)
-    return lines
-
-
-def find_leaks(instructor: NotebookNode, student_json: str) -> list[str]:
-    """Return the solution lines of ``instructor`` found in a student notebook's JSON text.
-
-    Each line is searched both as plain text and JSON-escaped, as it is
-    stored in the ``.ipynb`` file. An empty list means nothing leaked.
-    """
-    leaks = []
-    for line in solution_lines(instructor):
-        escaped = json.dumps(line, ensure_ascii=False)[1:-1]
-        escaped_ascii = json.dumps(line)[1:-1]
-        if line in student_json or escaped in student_json or escaped_ascii in student_json:
-            leaks.append(line)
-    return leaks
-
-
 # --------------------------------------------------------------------------- running a student edition
-
-
-def check_call_ids(source: str) -> list[str]:
-    """The exercise ids of the ``mtl_helpers.check("chN.exM", ...)`` calls in a code cell's source."""
-    return _CHECK_IDS.findall(source)
-
-
-def is_answer_cell(cell: NotebookNode) -> bool:
-    """Whether a code cell holds a solution (a marked region, or tagged ``solution`` as a whole)."""
-    return cell.cell_type == "code" and (_has_regions(cell) or _is_whole_solution_code(cell))
 
 
 def execute_student_edition(
@@ -380,62 +166,6 @@ def execute_student_edition(
     )
     client.execute()
     return executed
-
-
-def _output_text(output: NotebookNode) -> str:
-    if output.get("output_type") == "stream":
-        return output.get("text", "")
-    return str(output.get("data", {}).get("text/plain", ""))
-
-
-def student_run_problems(instructor: NotebookNode, executed_student: NotebookNode) -> list[str]:
-    """What went wrong when a student edition ran, compared with its instructor notebook.
-
-    Every code cell is judged by :func:`student_cell_problems`. An empty list
-    means the edition works.
-    """
-    kept = [cell for cell in instructor.cells if not _is_solution_prose(cell)]
-    if len(kept) != len(executed_student.cells):
-        return [f"the student edition has {len(executed_student.cells)} cells, expected {len(kept)}"]
-    problems = []
-    for index, (original, cell) in enumerate(zip(kept, executed_student.cells, strict=True)):
-        if cell.cell_type == "code":
-            first_line = cell.source.strip().split("\n")[0][:60]
-            problems += student_cell_problems(original, cell.outputs, where=f"cell {index} ({first_line!r})")
-    return problems
-
-
-def student_cell_problems(original: NotebookNode, outputs: Sequence[NotebookNode], *, where: str) -> list[str]:
-    """What went wrong in one code cell of a student edition, given the outputs it produced.
-
-    Expected: an answer cell either succeeds (a stub inside a function body)
-    or fails with the stub's ``NotImplementedError``; a self-check cell
-    prints ``[TODO] chN.exM: not attempted yet ...``; any other cell succeeds,
-    except a cell tagged ``raises-exception``, which fails as in the
-    instructor notebook. ``original`` is the instructor's cell, ``where``
-    names the cell in the messages.
-    """
-    from mtl_helpers.checks._core import NOT_ATTEMPTED  # imports TensorFlow: only when needed
-
-    errors = [output for output in outputs if output.output_type == "error"]
-    names = [error.ename for error in errors]
-    problems = []
-    if is_answer_cell(original):
-        problems += [f"{where}: the stub raised {name}, not NotImplementedError" for name in names
-                     if name != "NotImplementedError"]
-    elif "raises-exception" in _tags(original):
-        stored = [output.ename for output in original.get("outputs", []) if output.output_type == "error"]
-        if not names:
-            problems.append(f"{where}: tagged raises-exception but raised nothing")
-        elif stored and names != stored:
-            problems.append(f"{where}: raised {names}, the instructor notebook raises {stored}")
-    else:
-        problems += [f"{where}: {error.ename}: {error.evalue}"[:300] for error in errors]
-    text = "".join(_output_text(output) for output in outputs)
-    for exercise in check_call_ids(original.source):
-        if f"[TODO] {exercise}: {NOT_ATTEMPTED}" not in text:
-            problems.append(f"{where}: the self-check of {exercise} printed {text.strip()[:200]!r}, not [TODO]")
-    return problems
 
 
 # --------------------------------------------------------------------------- nbgrader source notebooks
@@ -483,9 +213,9 @@ def nbgrader_notebook(notebook: NotebookNode, *, points: int = 1) -> NotebookNod
     cells = []
     last_exercise = None
     for index, cell in enumerate(source.cells):
-        if _is_solution_prose(cell):
+        if is_solution_prose(cell):
             continue
-        if cell.cell_type == "code" and (_has_regions(cell) or _is_whole_solution_code(cell)):
+        if is_answer_cell(cell):
             exercise = _exercise_after(source.cells, index) or f"cell{index}"
             cell.metadata["nbgrader"] = {
                 "grade": False,
@@ -495,7 +225,7 @@ def nbgrader_notebook(notebook: NotebookNode, *, points: int = 1) -> NotebookNod
                 "solution": True,
                 "task": False,
             }
-        elif cell.cell_type == "code" and (match := _CHECK_CALL.search(cell.source.strip())):
+        elif cell.cell_type == "code" and (match := CHECK_CALL.search(cell.source.strip())):
             exercise, answer = match.group(1), match.group(2)
             if exercise != last_exercise:
                 cell.source = cell.source.rstrip() + "\n" + graded_test(exercise, answer)
@@ -517,9 +247,9 @@ def nbgrader_notebook(notebook: NotebookNode, *, points: int = 1) -> NotebookNod
 def _exercise_after(cells: Sequence[NotebookNode], index: int) -> str | None:
     """The exercise id of the first self-check cell after ``cells[index]``."""
     for cell in cells[index + 1 :]:
-        if cell.cell_type == "code" and (match := _CHECK_CALL.search(cell.source.strip())):
+        if cell.cell_type == "code" and (match := CHECK_CALL.search(cell.source.strip())):
             return match.group(1)
-        if cell.cell_type == "code" and _has_regions(cell):
+        if cell.cell_type == "code" and has_regions(cell):
             return None
     return None
 

@@ -1,6 +1,7 @@
 """A pytest plugin: each chapter's student edition, run in nbval's kernel after the chapter.
 
-A student edition (``tools/authoring.py student``) is the chapter with its
+A student edition (``tools/authoring.py student``, made by
+``tools/student_edition.py``) is the chapter with its
 answer cells stubbed. Its code cells are the chapter's, one for one, and
 they are identical up to the first answer cell, which comes after the
 chapter's experiments. Running the whole edition again would repeat every
@@ -16,7 +17,7 @@ in the kernel nbval used for the chapter:
    as it would for a student;
 4. each remaining cell of the student edition runs as an item
    (``student edition: Cell N``, N counted as nbval counts code cells) and
-   is judged by :func:`tools.authoring.student_cell_problems`: a stub fails
+   is judged by :func:`tools.student_edition.student_cell_problems`: a stub fails
    only with ``NotImplementedError``, a self-check prints ``[TODO]``, any
    other cell succeeds.
 
@@ -38,7 +39,8 @@ import nbformat
 import pytest
 from nbformat import NotebookNode
 
-from tools.authoring import CELL_TIMEOUT_SECONDS, student_cell_problems, student_notebook
+from tools.authoring import CELL_TIMEOUT_SECONDS
+from tools.student_edition import student_cell_problems, student_notebook
 
 __all__ = ["RESTORE_CODE", "SAVE_CODE", "StudentCell", "first_difference"]
 

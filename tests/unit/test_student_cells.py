@@ -15,8 +15,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_output
 
-from tools.authoring import execute_student_edition, student_notebook, student_run_problems
+from tools.authoring import execute_student_edition
 from tools.student_cells import RESTORE_CODE, SAVE_CODE, first_difference
+from tools.student_edition import student_notebook, student_run_problems
 
 pytest_plugins = ["pytester"]
 

@@ -1,4 +1,4 @@
-"""Student editions (``make student``, ``tools/authoring.py``): stubs, no leaks, and instructor solutions that pass.
+"""Student editions (``make student``): stubs, no leaks, and instructor solutions that pass.
 
 Fast checks on the stored notebooks; ``tools/student_cells.py`` runs the
 student editions in ``make test``'s notebooks step (tested in
@@ -20,15 +20,14 @@ import pytest
 from nbformat.v4 import new_output
 
 from tools import authoring
-from tools.authoring import (
+from tools.authoring import graded_test, nbgrader_notebook
+from tools.student_edition import (
     BEGIN_SOLUTION,
     END_SOLUTION,
     SolutionMarkerError,
     check_call_ids,
     find_leaks,
-    graded_test,
     is_answer_cell,
-    nbgrader_notebook,
     solution_lines,
     stub_solutions,
     student_notebook,
