@@ -1,4 +1,4 @@
-"""The instructor guide's Sphinx extension (book/_ext/book_chapter_map.py): parsing, layout, drawing, directives."""
+"""The instructor guide's Sphinx extension (book/_ext/book_chapter_map.py, book_chapters.py)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ def _load(name: str, path: Path):
     return module
 
 
+chapter_files = _load("book_chapters", EXT / "book_chapters.py")  # before the map, which imports it
 cmap = _load("book_chapter_map", EXT / "book_chapter_map.py")
 example_chapter = _load("example_chapter", Path(__file__).parent / "data" / "example_chapter.py")
-Chapter, Exercise = cmap.Chapter, cmap.Exercise
+Chapter, Exercise = chapter_files.Chapter, chapter_files.Exercise
 
 LIST_TITLE = """# 2. The two-head graph
 
@@ -54,7 +55,7 @@ TABLE_TITLE = """# 4. Joint training
 
 
 def test_title_cell_as_a_list() -> None:
-    chapter = cmap.parse_title_cell(LIST_TITLE, "ch2_two_head_graph")
+    chapter = chapter_files.parse_title_cell(LIST_TITLE, "ch2_two_head_graph")
     assert (chapter.number, chapter.title) == (2, "The two-head graph")
     assert chapter.article_step == 'step 3, "the two-task graph"'  # the citation is dropped
     assert chapter.time == "about 25 minutes to read, under a minute to run"
@@ -68,7 +69,7 @@ def test_title_cell_as_a_list() -> None:
 
 
 def test_title_cell_as_a_table() -> None:
-    chapter = cmap.parse_title_cell(TABLE_TITLE, "ch4_joint_training")
+    chapter = chapter_files.parse_title_cell(TABLE_TITLE, "ch4_joint_training")
     assert (chapter.number, chapter.title, chapter.time) == (4, "Joint training", "about 15 minutes")
     assert chapter.article_step == "step 6, joint training"
     assert chapter.prerequisites == ("ch3_alternating_training", "ch2_two_head_graph")
@@ -76,11 +77,12 @@ def test_title_cell_as_a_table() -> None:
 
 
 def test_title_cell_with_fields_missing() -> None:
-    chapter = cmap.parse_title_cell("# Errata\n\nNo labels here.", "ch7_errata")
+    chapter = chapter_files.parse_title_cell("# Errata\n\nNo labels here.", "ch7_errata")
     assert (chapter.number, chapter.title, chapter.time, chapter.prerequisites, chapter.objectives) == (
         7, "Errata", "", (), ())
     assert chapter.minutes is None
-    assert cmap.parse_title_cell("# 3. Self\n\n- **Prerequisites:** [this](ch3_self.ipynb)", "ch3_self").prerequisites == ()
+    itself = chapter_files.parse_title_cell("# 3. Self\n\n- **Prerequisites:** [this](ch3_self.ipynb)", "ch3_self")
+    assert itself.prerequisites == ()
 
 
 # --------------------------------------------------------------------------- exercises
@@ -116,7 +118,7 @@ def test_exercises_in_the_formats_authors_use() -> None:
         _code("check('ch2.ex4', answer)"),
         _code(ANSWER, ["solution"]),  # no statement naming an exercise after ex4's; no check at all -> skipped
     ]
-    exercises = cmap.parse_exercises(cells)
+    exercises = chapter_files.parse_exercises(cells)
     assert exercises == (
         Exercise("ch2.ex1", 1, "Parameters per part"),
         Exercise("ch2.ex2", 2, "Predict a shape"),
@@ -130,7 +132,7 @@ def test_exercises_in_the_formats_authors_use() -> None:
 def test_read_chapter_of_the_example(tmp_path: Path) -> None:
     path = tmp_path / "ch99_doubling.ipynb"
     nbformat.write(example_chapter.build(), path)
-    chapter = cmap.read_chapter(path)
+    chapter = chapter_files.read_chapter(path)
     assert (chapter.number, chapter.title, chapter.minutes) == (9, "Doubling arrays", 5)
     assert chapter.prerequisites == ("ch1_computation_graphs", "ch2_two_head_graph")
     assert len(chapter.objectives) == 3
@@ -142,7 +144,7 @@ def test_read_chapter_of_the_example(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("ch*.ipynb")), ids=lambda p: p.name)
 def test_every_chapter_gives_the_guide_what_it_needs(path: Path) -> None:
-    chapter = cmap.read_chapter(path)
+    chapter = chapter_files.read_chapter(path)
     assert chapter.title and chapter.number > 0
     assert chapter.time, "the title cell's **Time:** field is missing"
     assert 3 <= len(chapter.objectives) <= 5, f"3-5 numbered objectives, found {chapter.objectives}"
