@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import CHAPTERS, MIN_CONTRAST, VIEWPORT, BookPage, _is_local, contrast_ratio
+from book_pages import CHAPTERS, MIN_CONTRAST, VIEWPORT, BookPage, contrast_ratio, is_local
 
 MIN_GRAPHIC_CONTRAST = 3.0  # WCAG 2 AA for the parts of a chart (1.4.11)
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +98,7 @@ def _open(browser: Any, site: Any, page: BookPage, *, dark: bool = False) -> tup
         blocked.append(route.request.url)
         route.abort("blockedbyclient")
 
-    context.route(lambda url: not _is_local(url), block)
+    context.route(lambda url: not is_local(url), block)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
