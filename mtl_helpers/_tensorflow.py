@@ -10,6 +10,10 @@ This module sets the environment variables *and* points descriptor 2 at
 Every module of :mod:`mtl_helpers` imports TensorFlow from here::
 
     from mtl_helpers._tensorflow import tf
+
+It is also the one place the package reaches into TensorFlow's non-public
+modules (:func:`optimization_barrier`), tested in
+``tests/unit/test_batched.py``.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 
-__all__ = ["tf", "silenced_stderr"]
+__all__ = ["optimization_barrier", "silenced_stderr", "tf"]
 
 # Only C++ errors, and the deterministic (non-oneDNN) CPU kernels: oneDNN
 # reorders floating-point sums, which changes results in the last digits.
@@ -60,3 +64,15 @@ with silenced_stderr(), warnings.catch_warnings():
 
     tf.get_logger().setLevel("ERROR")
     tf.autograph.set_verbosity(0)
+
+
+def optimization_barrier(tensor: tf.Tensor) -> tf.Tensor:
+    """``tensor`` unchanged, computed as written: XLA may not fold it into the operations that use it.
+
+    XLA's ``OptimizationBarrier`` has no public TensorFlow API; it lives in
+    ``tensorflow.compiler.tf2xla.python.xla``. Only for functions compiled
+    with XLA (elsewhere it is an operation of its own, and a slow one).
+    """
+    from tensorflow.compiler.tf2xla.python import xla
+
+    return xla.optimization_barrier(tensor)[0]

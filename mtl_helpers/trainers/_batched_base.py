@@ -116,7 +116,7 @@ class BatchedTrainer:
     ) -> None:
         self.seeds = check_seeds(seeds)
         self.jit_compile = flag(jit_compile, name="jit_compile")
-        self._net = StackedNet({} if net_settings is None else net_settings, extra)
+        self._net = StackedNet({} if net_settings is None else net_settings, extra, jit_compile=self.jit_compile)
         self.tasks = self._net.tasks
         self.adam = AdamSettings.from_optimizer(build_optimizer(make_optimizer))
         n_seeds, n_slots = len(self.seeds), len(self._optimizer_names())

@@ -20,7 +20,9 @@ from mtl_helpers import (
     article_adam,
     tf,
 )
+from mtl_helpers._tensorflow import optimization_barrier
 from mtl_helpers.trainers import BatchedAlternatingTrainer, BatchedJointTrainer, TrainingLog
+from mtl_helpers.trainers._stacked import batched_matmul
 
 SEEDS = (0, 3, 5)
 STEPS = 40
@@ -234,3 +236,27 @@ def test_joint_refuses_bad_data_and_explains_log_variances() -> None:
         trainer.fit(joint_data, 0)
     with pytest.raises(ValueError, match="not UncertaintyWeights"):
         _ = trainer.log_variances
+
+
+# --------------------------------------------------------------------------- the products under XLA
+
+
+@pytest.mark.parametrize("columns", [6, 1], ids=["matrix", "one column"])
+def test_batched_matmul_has_tensorflows_value_and_gradient_under_xla(columns: int) -> None:
+    """``batched_matmul`` (and the optimization barrier of ``mtl_helpers._tensorflow`` in it) changes speed only."""
+    rng = np.random.default_rng(0)
+    a, b = (tf.constant(rng.normal(size=shape).astype(np.float32)) for shape in ((3, 5, 4), (3, 4, columns)))
+
+    def value_and_gradients(matmul: Callable) -> tuple:
+        with tf.GradientTape() as tape:
+            tape.watch([a, b])
+            product = matmul(a, b)
+            loss = tf.reduce_sum(tf.square(product))
+        return (product, *tape.gradient(loss, [a, b]))
+
+    ours = tf.function(lambda: value_and_gradients(batched_matmul), jit_compile=True)()
+    theirs = tf.function(lambda: value_and_gradients(tf.matmul), jit_compile=True)()
+    for mine, reference in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(mine.numpy(), reference.numpy(), rtol=1e-6, atol=1e-6)
+    barrier = tf.function(lambda x: optimization_barrier(x * 2.0), jit_compile=True)
+    np.testing.assert_array_equal(barrier(a).numpy(), (a * 2.0).numpy())
