@@ -89,10 +89,12 @@ def render(results: dict[str, Any]) -> str:
     """The generated part of the README's benchmark section, from the benchmark's JSON."""
     machine = results["machine"]
     load = machine.get("load_1min_start"), machine.get("load_1min_end")
+    threads = results.get("threads")
+    on = f" on {threads} thread{'s' if threads != 1 else ''}" if threads else ""
     lines = [
         START,
         f"Latest run, {results['date']}: {machine['cpu']}, {machine['cores']} CPU cores, {machine['system']} "
-        f"{machine['machine']}, Python {machine['python']}, TensorFlow {machine['tensorflow']}; load average "
+        f"{machine['machine']}, Python {machine['python']}, TensorFlow {machine['tensorflow']}{on}; load average "
         f"{load[0]:.1f} at the start and {load[1]:.1f} at the end (1 minute; 0 is a quiet machine).",
         "",
         *_methods_table(results["methods"]),

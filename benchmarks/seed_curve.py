@@ -14,18 +14,34 @@ second over sequential steps per second.
 The machine is shared, so the two are timed in turns (sequential, batched,
 sequential, ...) and each ratio compares medians measured in the same
 minutes; the 1-minute load average is recorded with every point.
+
+Both sides run on one thread (:data:`THREADS`, :func:`use_threads`), in a
+process of their own (``python -m benchmarks.seed_curve``, which ``make
+benchmark`` starts after its table of methods, also on one thread). With
+TensorFlow's default pool of two threads per process, a step of a few
+microseconds is handed between threads, and the same trainer ran at one
+speed or at about half of it from one run of the benchmark to the next:
+at S = 10 the ratio with XLA came out anywhere from 2.3x to 3.5x in five
+runs of one afternoon. On one thread each side's time equals its CPU time,
+and repeated runs agree.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
+import mtl_helpers
+from mtl_helpers._tensorflow import tf
 from mtl_helpers.data import TASKS
 from mtl_helpers.models import TwoHeadNet
 from mtl_helpers.sampling import CoinFlip
@@ -34,6 +50,9 @@ from mtl_helpers.trainers import AlternatingTrainer, BatchedAlternatingTrainer
 
 #: The numbers of seeds of the curve (issue 12).
 SEED_COUNTS = (1, 2, 5, 10, 20, 50)
+
+#: Threads of TensorFlow's pools (intra- and inter-op) in the curve's process.
+THREADS = 1
 
 #: The goals of issue 12: at S = 10, at least 5x (floor 3x) the sequential
 #: seed-steps per second; at S = 1, at least 0.9x.
@@ -155,3 +174,39 @@ def report(curves: dict[str, list[SeedPoint]]) -> str:
                 verdict = "met" if ratio >= goal else ("above the floor" if ratio >= floor else "MISSED")
                 lines.append(f"  {name:<24} S={n_seeds:<3} {ratio:6.2f}x  (goal >= {goal:g}x)  {verdict}")
     return "\n".join(lines)
+
+
+def use_threads(threads: int = THREADS) -> None:
+    """Give TensorFlow's pools (intra- and inter-op, ``Session`` included) ``threads`` threads; call before any op runs."""
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def points_from_json(values: dict[str, dict[str, float | int]]) -> list[SeedPoint]:
+    """The points of one curve from the JSON that :func:`main` writes (``{"<S>": SeedPoint.as_json()}``)."""
+    return [SeedPoint(seeds=int(seeds), **fields) for seeds, fields in values.items()]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m benchmarks.seed_curve --json PATH [--quick]``: both curves, on :data:`THREADS` thread(s).
+
+    Writes ``{"seeds": {"<S>": point}, "seeds_xla": {...}}`` and logs each
+    point to standard error as it is measured.
+    """
+    parser = argparse.ArgumentParser(description="the seed curve, in a process of its own")
+    parser.add_argument("--json", type=Path, required=True, metavar="PATH", help="where to write the two curves")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the steps and 3 repeats (for a smoke test)")
+    args = parser.parse_args(argv)
+    use_threads()
+    mtl_helpers.setup(seed=0)
+    scale, repeats = (0.1, 3) if args.quick else (1.0, 5)
+    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    curves = {key: measure_curve(jit_compile=jit_compile, scale=scale, repeats=repeats, log=log)
+              for key, jit_compile in (("seeds", False), ("seeds_xla", True))}
+    output = {key: {str(point.seeds): point.as_json() for point in points} for key, points in curves.items()}
+    args.json.write_text(json.dumps(output, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,7 +6,9 @@ method of :mod:`mtl_helpers.speed`, for alternating and joint training, and
 prints steps per second (median of several timed repeats after warm-up)
 side by side, with each method's ratio to the ``Session`` baseline. Then it
 measures the seed curve of :mod:`benchmarks.seed_curve`: S seeds trained in
-one compiled loop against S runs one after another, with and without XLA.
+one compiled loop against S runs one after another, with and without XLA,
+in a process of its own. TensorFlow runs on one thread throughout (see
+:mod:`benchmarks.seed_curve` for why).
 
 Keras ``fit`` is measured at several ``steps_per_execution`` and reported at
 its best. It trains one summed loss, so it has no alternating variant.
@@ -14,7 +16,7 @@ its best. It trains one summed loss, so it has no alternating variant.
 ``--json PATH`` writes every figure and the machine to a JSON file (keys
 ``methods.<name>.<alternating|joint>.steps_per_s`` and ``.ratio_to_session``,
 ``seeds.<S>.seed_steps_per_s`` and ``.ratio_to_sequential``, ``seeds_xla``
-likewise, ``machine``); ``--readme README.md`` then rewrites the README's
+likewise, ``threads``, ``machine``); ``--readme README.md`` then rewrites the README's
 figures from it (see :mod:`benchmarks.readme`).
 """
 
@@ -25,7 +27,9 @@ import datetime
 import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -157,6 +161,7 @@ def to_json(
     output: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d"),
         "machine": machine(load_start),
+        "threads": seed_curve.THREADS,
         "quick": quick,
         "model": "article: 10 -> 20 -> 2 x 20, batches of 10",
         "methods": methods,
@@ -164,6 +169,16 @@ def to_json(
     for key, points in curves.items():
         output[key] = {str(point.seeds): point.as_json() for point in points}
     return output
+
+
+def measure_seed_curves(*, quick: bool) -> dict[str, list[seed_curve.SeedPoint]]:
+    """The seed curves, measured in a process of their own on one thread (see :mod:`benchmarks.seed_curve`)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "seeds.json"
+        command = [sys.executable, "-m", "benchmarks.seed_curve", "--json", str(path), *(["--quick"] if quick else [])]
+        subprocess.run(command, check=True, cwd=Path(__file__).resolve().parents[1])
+        values = json.loads(path.read_text(encoding="utf-8"))
+    return {key: seed_curve.points_from_json(points) for key, points in values.items()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -175,15 +190,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-seeds", action="store_true", help="skip the seed curve")
     args = parser.parse_args(argv)
     load_start = os.getloadavg()[0]
+    # The seed curve first, in its own process, while this one has run nothing: Keras fit's input
+    # pipeline, measured last below, leaves threads behind.
+    curves = {} if args.no_seeds else measure_seed_curves(quick=args.quick)
+    seed_curve.use_threads()  # as the seed curve: steady figures (see benchmarks/seed_curve.py)
     mtl_helpers.setup(seed=0)
     scale, repeats = (0.1, 3) if args.quick else (1.0, 5)
     results = run(scale=scale, repeats=repeats)
     print(report(results))
-    curves = {}
-    if not args.no_seeds:
-        log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-        for key, jit_compile in (("seeds", False), ("seeds_xla", True)):
-            curves[key] = seed_curve.measure_curve(jit_compile=jit_compile, scale=scale, repeats=repeats, log=log)
+    if curves:
         print(seed_curve.report({"without XLA": curves["seeds"], "with XLA": curves["seeds_xla"]}))
     output = to_json(results, curves, load_start=load_start, quick=args.quick)
     print(f"\nLoad average (1 minute): {output['machine']['load_1min_start']} at the start, "
