@@ -147,13 +147,18 @@ def _program(function: Callable[..., Any]) -> str:
         raise TypeError(f"the source of {function.__name__} is not available ({error}); define it in a file or cell") from None
     return "\n".join(
         [
-            "import json, os, signal, sys",
+            "import json, os, signal, sys, time",
             "if hasattr(signal, 'alarm'):",
             "    signal.alarm(int(sys.argv[2]))  # ends this process even if its parent is gone",
             source,
             f"_result = {function.__name__}(**json.loads(sys.argv[1]))",
             f"print({RESULT_MARKER!r} + json.dumps(_result), flush=True)",
             "sys.stderr.flush()",
+            "# Wait for every worker to finish before leaving: a worker done with its last all-reduce may",
+            "# still be sending its part to a slower one, which would see a closed socket.",
+            "open(os.path.join(sys.argv[3], str(os.getpid())), 'w').close()",
+            "while len(os.listdir(sys.argv[3])) < int(sys.argv[4]):",
+            "    time.sleep(0.01)",
             "os._exit(0)  # skip the interpreter's teardown: after an aborted collective, TensorFlow's can crash",
         ]
     )
@@ -240,10 +245,11 @@ def run_workers(
     with contextlib.ExitStack() as files:
         outputs = [(files.enter_context(tempfile.TemporaryFile("w+")), files.enter_context(tempfile.TemporaryFile("w+")))
                    for _ in range(n_workers)]  # files, not pipes: no pipe fills up while we wait for another worker
+        finished = files.enter_context(tempfile.TemporaryDirectory())  # one file per worker that has its result
         try:
             for index, (out, err) in enumerate(outputs):
                 env = {**os.environ, "TF_CONFIG": json.dumps(tf_config(workers, index))}
-                command = [sys.executable, "-c", program, arguments, alarm]
+                command = [sys.executable, "-c", program, arguments, alarm, finished, str(n_workers)]
                 processes.append(subprocess.Popen(command, env=env, stdout=out, stderr=err, start_new_session=True))
             while None in (codes := [p.poll() for p in processes]):
                 if any(code not in (None, 0) for code in codes):
