@@ -16,7 +16,15 @@ import numpy as np
 
 from mtl_helpers.checks._verdict import CheckResult, first_failure, hint, passed
 
-__all__ = ["compare_arrays", "compare_changes", "compare_choice", "compare_mapping", "compare_names", "compare_number"]
+__all__ = [
+    "compare_arrays",
+    "compare_changes",
+    "compare_choice",
+    "compare_mapping",
+    "compare_names",
+    "compare_number",
+    "task_numbers",
+]
 
 _SCALE_CAUSES = "check for a missing or extra scale (the 1/2 in l2_loss, a mean instead of a sum, a learning rate)"
 
@@ -414,3 +422,28 @@ def compare_changes(
     if untouched:
         return hint(f"{_quote_list(untouched)} did not change, but {name} should update {'them' if len(untouched) > 1 else 'it'}")
     return passed()
+
+
+def task_numbers(answer: Any, tasks: Iterable[str], *, values: str, call: str = "answer_fn") -> dict[str, float] | CheckResult:
+    """``answer`` as ``{task: float}``, or a hint when it is not a dict with a number for each of ``tasks``.
+
+    ``values`` names the numbers in the hints ("weight" gives "answer_fn
+    should return a dict {task: weight}" and "every weight should be a
+    number"); ``call`` names what returned ``answer``.
+
+    Examples
+    --------
+    >>> task_numbers({"y1": 1, "y2": 0.5}, ["y1", "y2"], values="weight")
+    {'y1': 1.0, 'y2': 0.5}
+    >>> task_numbers({"y1": 1}, ["y1", "y2"], values="weight").message
+    "the dict's keys should be the tasks ['y1', 'y2'], got ['y1']"
+    """
+    tasks = sorted(tasks)
+    if not isinstance(answer, Mapping):
+        return hint(f"{call} should return a dict {{task: {values}}}, got {type(answer).__name__}")
+    if sorted(answer) != tasks:
+        return hint(f"the dict's keys should be the tasks {tasks}, got {sorted(answer)}")
+    try:
+        return {task: float(answer[task]) for task in tasks}
+    except (TypeError, ValueError):
+        return hint(f"every {values} should be a number")

@@ -16,6 +16,8 @@ expected value:
 * :func:`compare_mapping` -- a dict such as ``{"y1": ..., "y2": ...}``;
 * :func:`compare_changes` -- which variables a step changed, naming a
   variable that should not have changed;
+* :func:`task_numbers` -- a dict with one number per task, read before
+  comparing (a hint when it is not one);
 * :func:`first_failure` -- combine several verdicts.
 """
 
@@ -31,6 +33,7 @@ from mtl_helpers.checks._compare import (
     compare_mapping,
     compare_names,
     compare_number,
+    task_numbers,
 )
 from mtl_helpers.checks._verdict import NOT_ATTEMPTED, CheckResult, first_failure, hint, needs_function, passed
 
@@ -51,6 +54,7 @@ __all__ = [
     "needs_function",
     "passed",
     "register",
+    "task_numbers",
 ]
 
 Checker = Callable[[Any], CheckResult]

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from mtl_helpers._tensorflow import tf
-from mtl_helpers.checks._core import CheckResult, compare_arrays, hint, needs_function, passed, register
+from mtl_helpers.checks._core import CheckResult, compare_arrays, hint, needs_function, passed, register, task_numbers
 from mtl_helpers.checks._protocol import register_paired_comparison
 
 __all__: list[str] = []
@@ -202,16 +202,10 @@ def _check_ex3(answer_fn: Callable[..., Any]) -> CheckResult:
     if problem:
         return problem
     for schedule, replicas, peak, steps in _ex3_cases():
-        answer = answer_fn(list(schedule), replicas, peak, steps)
-        if not isinstance(answer, Mapping):
-            return hint(f"answer_fn should return a dict {{task: learning rate}}, got {type(answer).__name__}")
         tasks = sorted(set(schedule))
-        if sorted(answer) != tasks:
-            return hint(f"the dict's keys should be the tasks of the schedule {tasks}, got {sorted(answer)}")
-        try:
-            got = {task: float(answer[task]) for task in tasks}
-        except (TypeError, ValueError):
-            return hint("every learning rate should be a number")
+        got = task_numbers(answer_fn(list(schedule), replicas, peak, steps), tasks, values="learning rate")
+        if isinstance(got, CheckResult):
+            return got
         counts = {task: schedule.count(task) for task in tasks}
         expected = _rates(counts, peak, steps)
         if all(np.isclose(got[t], expected[t], rtol=1e-6) for t in tasks):

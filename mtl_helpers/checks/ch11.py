@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as scipy_stats
 
-from mtl_helpers.checks._core import CheckResult, hint, needs_function, passed, register
+from mtl_helpers.checks._core import CheckResult, hint, needs_function, passed, register, task_numbers
 from mtl_helpers.checks._protocol import register_paired_comparison
 
 __all__: list[str] = []
@@ -228,15 +228,9 @@ def _check_ex3(answer_fn: Callable[..., Any]) -> CheckResult:
     if problem:
         return problem
     for sizes, steps in _ex3_cases():
-        answer = answer_fn(dict(sizes), steps)
-        if not isinstance(answer, Mapping):
-            return hint(f"answer_fn should return a dict {{task: expected steps}}, got {type(answer).__name__}")
-        if sorted(answer) != sorted(sizes):
-            return hint(f"the dict's keys should be the tasks {sorted(sizes)}, got {sorted(answer)}")
-        try:
-            got = {task: float(answer[task]) for task in sizes}
-        except (TypeError, ValueError):
-            return hint("every expected number of steps should be a number")
+        got = task_numbers(answer_fn(dict(sizes), steps), sizes, values="expected number of steps")
+        if isinstance(got, CheckResult):
+            return got
         expected = _expected_steps(sizes, steps, 0.5)
         if _close(got, expected):
             continue

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from mtl_helpers._tensorflow import tf
-from mtl_helpers.checks._core import CheckResult, compare_arrays, hint, needs_function, passed, register
+from mtl_helpers.checks._core import CheckResult, compare_arrays, hint, needs_function, passed, register, task_numbers
 from mtl_helpers.checks._protocol import register_paired_comparison
 from mtl_helpers.data import TASKS, RelatedTasks
 from mtl_helpers.models import TwoHeadNet
@@ -92,15 +92,9 @@ def _check_ex2(answer_fn: Callable[..., Any]) -> CheckResult:
     if problem:
         return problem
     for losses in ({"y1": 6.5, "y2": 130.0}, {"y1": 40.0, "y2": 2.5}):
-        weights = answer_fn(dict(losses))
-        if not isinstance(weights, Mapping):
-            return hint(f"answer_fn should return a dict such as {{'y1': ..., 'y2': ...}}, got {type(weights).__name__}")
-        if set(weights) != set(losses):
-            return hint(f"the dict's keys should be the task names {sorted(losses)}, got {sorted(weights)}")
-        try:
-            values = {task: float(weights[task]) for task in losses}
-        except (TypeError, ValueError):
-            return hint("every weight should be a number")
+        values = task_numbers(answer_fn(dict(losses)), losses, values="weight")
+        if isinstance(values, CheckResult):
+            return values
         if not all(np.isfinite(v) and v > 0 for v in values.values()):
             return hint("every weight should be a finite number > 0")
         weighted = {task: values[task] * losses[task] for task in losses}

@@ -6,9 +6,8 @@ import json
 
 import numpy as np
 import pytest
-from check_answers import assert_not_attempted, fails_with, not_implemented
+from check_answers import assert_not_attempted, fails_with, not_implemented, paired_answer
 
-from mtl_helpers import Results
 from mtl_helpers.checks import evaluate
 
 
@@ -153,30 +152,19 @@ def test_ex3_wrong_methods_get_hints(answer_fn: object, words: str) -> None:
 # ---------------------------------------------------------------- exercise 4 (open): the protocol
 
 
-def _records(shift: float, *, seeds: int = 10, noise: float = 0.01) -> Results:
-    rng = np.random.default_rng(0)
-    results = Results()
-    for seed in range(seeds):
-        base = 1.0 + rng.normal(0, 0.2)
-        results.add(method="batch 16", seed=seed, error=base)
-        results.add(method="batch 64", seed=seed, error=base + shift + rng.normal(0, noise))
-    return results
-
-
-def _answer(results: Results, conclusion: str | None = None) -> dict:
-    comparison = results.compare("error", {"method": "batch 64"}, {"method": "batch 16"})
-    verdict = ("batch 64 better" if comparison.mean < 0 else "batch 16 better") if comparison.clear else "no clear difference"
-    return {"records": results, "interval": (comparison.low, comparison.high), "conclusion": conclusion or verdict}
+def _answer(shift: float, *, seeds: int = 10, noise: float = 0.01) -> dict:
+    """Test errors (lower is better): batch 64 against batch 16."""
+    return paired_answer(("batch 64", "batch 16"), "error", shift, seeds=seeds, spread=0.2, noise=noise)
 
 
 def test_ex4_right_answers_pass() -> None:
-    assert evaluate("ch10.ex4", _answer(_records(0.05))).passed
-    assert evaluate("ch10.ex4", _answer(_records(0.0, noise=0.05))).passed
+    assert evaluate("ch10.ex4", _answer(0.05)).passed
+    assert evaluate("ch10.ex4", _answer(0.0, noise=0.05)).passed
 
 
 def test_ex4_protocol_slips_get_hints() -> None:
-    fails_with("ch10.ex4", _answer(_records(0.05, seeds=5)), "at least")
-    clear = _answer(_records(0.05))
+    fails_with("ch10.ex4", _answer(0.05, seeds=5), "at least")
+    clear = _answer(0.05)
     fails_with("ch10.ex4", {**clear, "conclusion": "no clear difference"}, "clear")
     fails_with("ch10.ex4", {**clear, "interval": tuple(-v for v in reversed(clear["interval"]))}, "batch 16 - batch 64")
     unpaired = [record for record in clear["records"].records if not (record["method"] == "batch 64" and record["seed"] == 0)]

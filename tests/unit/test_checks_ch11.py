@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 import pytest
-from check_answers import assert_not_attempted, fails_with, not_implemented
+from check_answers import assert_not_attempted, fails_with, not_implemented, paired_answer
 from scipy import stats
 
-from mtl_helpers import Results, compare_paired
+from mtl_helpers import compare_paired
 from mtl_helpers.checks import evaluate
 
 
@@ -179,35 +179,24 @@ def test_ex3_wrong_methods_get_hints(answer_fn: object, words: str) -> None:
 # ---------------------------------------------------------------- exercise 4 (open): the protocol
 
 
-def _records(shift: float, *, seeds: int = 10, noise: float = 0.01) -> Results:
-    rng = np.random.default_rng(0)
-    results = Results()
-    for seed in range(seeds):
-        base = 0.8 + rng.normal(0, 0.05)
-        results.add(method="alone", seed=seed, sex=base)
-        results.add(method="shared", seed=seed, sex=base + shift + rng.normal(0, noise))
-    return results
-
-
-def _answer(results: Results, conclusion: str | None = None) -> dict:
-    comparison = results.compare("sex", {"method": "shared"}, {"method": "alone"}, names=("shared", "alone"),
-                                 lower_is_better=False)
-    return {"records": results, "interval": (comparison.low, comparison.high),
-            "conclusion": conclusion or comparison.verdict}
+def _answer(shift: float, *, seeds: int = 10, noise: float = 0.01) -> dict:
+    """Accuracies of sex (higher is better): shared against alone."""
+    return paired_answer(("shared", "alone"), "sex", shift, seeds=seeds, base=0.8, spread=0.05, noise=noise,
+                         lower_is_better=False)
 
 
 def test_ex4_right_answers_pass() -> None:
-    assert evaluate("ch11.ex4", _answer(_records(0.03))).passed  # higher accuracy: shared better
-    assert evaluate("ch11.ex4", _answer(_records(-0.03))).passed
-    assert evaluate("ch11.ex4", _answer(_records(0.0, noise=0.05))).passed
+    assert evaluate("ch11.ex4", _answer(0.03)).passed  # higher accuracy: shared better
+    assert evaluate("ch11.ex4", _answer(-0.03)).passed
+    assert evaluate("ch11.ex4", _answer(0.0, noise=0.05)).passed
 
 
 def test_ex4_protocol_slips_get_hints() -> None:
-    clear = _answer(_records(0.03))
+    clear = _answer(0.03)
     assert clear["conclusion"] == "shared better"
     fails_with("ch11.ex4", {**clear, "conclusion": "alone better"}, "direction")  # read as an error
     fails_with("ch11.ex4", {**clear, "conclusion": "no clear difference"}, "clear")
-    fails_with("ch11.ex4", _answer(_records(0.03, seeds=5)), "at least")
+    fails_with("ch11.ex4", _answer(0.03, seeds=5), "at least")
     fails_with("ch11.ex4", {**clear, "interval": tuple(-v for v in reversed(clear["interval"]))}, "alone - shared")
     unpaired = [record for record in clear["records"].records if not (record["method"] == "shared" and record["seed"] == 0)]
     fails_with("ch11.ex4", {**clear, "records": unpaired}, "not paired")

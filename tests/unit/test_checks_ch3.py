@@ -6,6 +6,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from check_answers import paired_answer
 
 from mtl_helpers import AlternatingTrainer, CoinFlip, TwoHeadNet, article_batch, article_weights, tf
 from mtl_helpers.checks import evaluate
@@ -252,15 +253,7 @@ def test_ex4_the_real_step_is_checked_too() -> None:
 
 def test_ex5_is_the_shared_paired_comparison_check() -> None:
     """The protocol itself is tested in test_checks_protocol.py; here, only this exercise's labels."""
-    from mtl_helpers import compare_paired
-
-    rng = np.random.default_rng(0)
-    alone = 0.5 + 0.1 * rng.random(10)
-    alternating = alone - 0.1 + 0.02 * rng.standard_normal(10)
-    comparison = compare_paired(alternating, alone, names=("alternating", "alone"))
-    records = [{"method": m, "seed": s, "y1": float(v)} for m, values in (("alternating", alternating), ("alone", alone))
-               for s, v in enumerate(values)]
-    answer = {"records": records, "interval": (comparison.low, comparison.high), "conclusion": comparison.verdict}
+    answer = paired_answer(("alternating", "alone"), "y1", -0.1, base=0.55, spread=0.03, noise=0.02)
     assert answer["conclusion"] == "alternating better"
     assert evaluate("ch3.ex5", answer).passed
     assert not evaluate("ch3.ex5", answer | {"conclusion": "alone better"}).passed

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from check_answers import assert_not_attempted, not_implemented
+from check_answers import assert_not_attempted, not_implemented, paired_answer
 
-from mtl_helpers import MMoE, OMoE, compare_paired, tf
+from mtl_helpers import MMoE, OMoE, tf
 from mtl_helpers.checks import ch8, evaluate
 
 
@@ -167,17 +167,11 @@ def test_ex2_calling_the_package_is_not_what_the_hints_reward() -> None:
 
 def test_ex3_is_the_shared_paired_comparison_check() -> None:
     """The protocol itself is tested in test_checks_protocol.py; here, only this exercise's labels and metric."""
-    rng = np.random.default_rng(0)
-    shared = 0.03 + 0.01 * rng.random(12)
-    mmoe = shared - 0.004 + 0.002 * rng.standard_normal(12)
-    comparison = compare_paired(mmoe, shared, names=("mmoe", "shared bottom"))
-    records = [{"method": m, "seed": s, "mse": float(v)}
-               for m, values in (("mmoe", mmoe), ("shared bottom", shared)) for s, v in enumerate(values)]
-    answer = {"records": records, "interval": (comparison.low, comparison.high), "conclusion": comparison.verdict}
-    assert comparison.verdict == "mmoe better"
+    answer = paired_answer(("mmoe", "shared bottom"), "mse", -0.004, seeds=12, base=0.035, spread=0.003, noise=0.002)
+    assert answer["conclusion"] == "mmoe better"
     assert evaluate("ch8.ex3", answer).passed
     assert not evaluate("ch8.ex3", answer | {"conclusion": "no clear difference"}).passed
-    swapped = answer | {"interval": (-comparison.high, -comparison.low)}
-    assert "shared bottom - mmoe" in evaluate("ch8.ex3", swapped).message
-    unpaired = answer | {"records": records[:12] + [r | {"seed": r["seed"] + 100} for r in records[12:]]}
-    assert "not paired" in evaluate("ch8.ex3", unpaired).message
+    low, high = answer["interval"]
+    assert "shared bottom - mmoe" in evaluate("ch8.ex3", answer | {"interval": (-high, -low)}).message
+    unpaired = [r | {"seed": r["seed"] + 100} if r["method"] == "shared bottom" else r for r in answer["records"].records]
+    assert "not paired" in evaluate("ch8.ex3", answer | {"records": unpaired}).message
